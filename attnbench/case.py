@@ -1,0 +1,141 @@
+"""The unit of work: one variant on one shape, dtype, mask and pass.
+
+A :class:`Case` is a frozen description; it owns no tensors. ``case_id`` is stable and
+readable (``cog.naive/b1-h16-n4096-d64-causal-bf16-fwd``) so results from different runs can
+be matched by it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+DTYPES: dict[str, torch.dtype] = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+    "fp64": torch.float64,
+}
+"""Suite dtype names and their torch dtypes (fp64 is for references and checks)."""
+
+SUITE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16")
+PASSES: tuple[str, ...] = ("fwd", "bwd", "fwd_bwd")
+Pass = Literal["fwd", "bwd", "fwd_bwd"]
+
+
+def _format_param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "x".join(_format_param(v) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case.
+
+    Attributes:
+        batch: B, sequences per call.
+        heads: H, attention heads.
+        seq_len: N, tokens per sequence (queries = keys).
+        head_dim: D, width of each query/key head.
+        causal: key j visible to query i iff j <= i.
+        dtype: ``fp32`` | ``fp16`` | ``bf16`` (``fp64`` for references).
+        params: variant parameters (``iters``, ``tau``...); missing ones take the variant default.
+        variant: full registered name ``family.impl``; empty when used through the Python API.
+        pass_: ``fwd`` | ``bwd`` | ``fwd_bwd``.
+        head_dim_v: D_v, width of each value head; None means D_v = D.
+    """
+
+    batch: int
+    heads: int
+    seq_len: int
+    head_dim: int
+    causal: bool = False
+    dtype: str = "fp32"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    variant: str = ""
+    pass_: str = "fwd"
+    head_dim_v: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("batch", "heads", "seq_len", "head_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Case.{name} must be a positive integer, got {value!r}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"Case.dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
+        if self.pass_ not in PASSES:
+            raise ValueError(f"Case.pass_ must be one of {PASSES}, got {self.pass_!r}")
+        object.__setattr__(self, "params", dict(self.params))
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.batch,
+                self.heads,
+                self.seq_len,
+                self.head_dim,
+                self.causal,
+                self.dtype,
+                tuple(sorted((k, repr(v)) for k, v in self.params.items())),
+                self.variant,
+                self.pass_,
+                self.head_dim_v,
+            )
+        )
+
+    @property
+    def dv(self) -> int:
+        """D_v, the value head width."""
+        return self.head_dim_v if self.head_dim_v is not None else self.head_dim
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def tokens(self) -> int:
+        """B*N, tokens processed per call (for J/token and tokens/s)."""
+        return self.batch * self.seq_len
+
+    @property
+    def shape_id(self) -> str:
+        """The shape part of the id: ``b1-h16-n4096-d64[-dv32]-causal-bf16-fwd[-iters5]``."""
+        parts = [f"b{self.batch}", f"h{self.heads}", f"n{self.seq_len}", f"d{self.head_dim}"]
+        if self.head_dim_v is not None and self.head_dim_v != self.head_dim:
+            parts.append(f"dv{self.head_dim_v}")
+        parts += ["causal" if self.causal else "full", self.dtype, self.pass_]
+        parts += [f"{k}{_format_param(v)}" for k, v in sorted(self.params.items())]
+        return "-".join(parts)
+
+    @property
+    def case_id(self) -> str:
+        """Stable readable id, ``variant/shape_id``."""
+        return f"{self.variant}/{self.shape_id}" if self.variant else self.shape_id
+
+    def replace(self, **changes: Any) -> Case:
+        """A copy with some fields changed (frozen dataclasses cannot be edited)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready description (what a result file stores as ``params``)."""
+        out: dict[str, Any] = {
+            "batch": self.batch,
+            "heads": self.heads,
+            "seq_len": self.seq_len,
+            "head_dim": self.head_dim,
+            "head_dim_v": self.dv,
+            "causal": self.causal,
+            "dtype": self.dtype,
+            "pass": self.pass_,
+        }
+        out.update({k: v for k, v in sorted(self.params.items())})
+        return out

@@ -1,0 +1,50 @@
+"""The ``attnbench`` command line (Typer). One module per command; nothing imports ``cli``.
+
+Exit codes: 0 success · 1 gate regression / check mismatch · 2 bad input · 3 environment not
+available · 4 some cases failed unexpectedly.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from attnbench.cli import _common
+
+app = typer.Typer(
+    name="attnbench",
+    help=(
+        "Benchmark and profile attention kernels: time, memory, energy and numerical error.\n\n"
+        "Exit codes: 0 success; 1 confirmed regression (gate) or mismatch (check); "
+        "2 bad input (suite, arguments, result file); 3 requested environment unavailable "
+        "(no CUDA, no NVML when required); 4 run finished but some cases failed."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    from attnbench.cli import commands
+
+    for name, fn in commands.COMMANDS:
+        app.command(name)(fn)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turning attnbench errors into exit codes."""
+    try:
+        app(standalone_mode=False)
+    except _common.handled_errors() as exc:
+        sys.exit(_common.report_error(exc))
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _common.err_console().print("interrupted", style="yellow")
+        sys.exit(130)

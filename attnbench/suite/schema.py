@@ -1,0 +1,115 @@
+"""Suite file v1 as frozen dataclasses (design §3.2).
+
+A :class:`Suite` is what the loader produces from YAML and what :func:`expand` turns into
+cases. Every list in ``axes`` and in a variant's ``params`` is an axis; the cases are the
+product of all axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SUITE_VERSION = 1
+AXIS_NAMES: tuple[str, ...] = ("batch", "heads", "seq_len", "head_dim", "head_dim_v", "causal")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
+CHECK_MODES = ("reduced", "full", "off")
+FLUSH_MODES = ("cold", "hot")
+POWER_MODES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class TimingSettings:
+    """How samples are taken and when sampling stops (design §4).
+
+    Attributes:
+        warmup_ms: untimed warm-up budget per case, milliseconds (at least one call).
+        min_samples: samples always taken before any stopping rule applies.
+        min_time_ms: measured time always accumulated before stopping, milliseconds.
+        max_time_s: hard cap on measured time per case, seconds (stop_reason ``max_time``).
+        target_rel_iqr: stop once IQR/median of the samples is at or below this fraction.
+        max_samples: hard cap on the sample count (stop_reason ``max_samples``).
+        flush: GPU L2 handling between samples: ``cold`` (flushed, default) or ``hot``.
+        cuda_graph: on GPU, replay the calls from a captured CUDA graph.
+    """
+
+    warmup_ms: float = 25.0
+    min_samples: int = 10
+    min_time_ms: float = 200.0
+    max_time_s: float = 10.0
+    target_rel_iqr: float = 0.01
+    max_samples: int = 100_000
+    flush: str = "cold"
+    cuda_graph: bool = False
+
+
+@dataclass(frozen=True)
+class PowerSettings:
+    """Energy and telemetry settings (NVML on GPU).
+
+    Attributes:
+        enabled: ``auto`` (measure where possible, else record why not), ``on`` (required:
+            exit 3 when unavailable), ``off``.
+        min_window_s: shortest energy window, seconds; calls repeat to fill it.
+        sample_period_ms: telemetry sampler period, milliseconds.
+        cooldown_s: idle pause before each case, seconds (0 = none).
+        idle_baseline_s: idle power measured before the run, seconds (0 = skip).
+        throttle_fraction: ``THROTTLED`` when the SM clock falls below this fraction of the
+            default (application) clock.
+    """
+
+    enabled: str = "auto"
+    min_window_s: float = 1.0
+    sample_period_ms: float = 50.0
+    cooldown_s: float = 0.0
+    idle_baseline_s: float = 0.0
+    throttle_fraction: float = 0.9
+
+
+@dataclass(frozen=True)
+class VariantRef:
+    """One entry of ``variants:``; ``name`` is the resolved ``family.impl``.
+
+    ``params`` maps a parameter name to its axis of values.
+    """
+
+    name: str
+    params: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A loaded, validated suite.
+
+    Attributes:
+        name: suite name (also the default result file stem).
+        description: free text.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
+        dtypes: dtype axis.
+        passes: pass axis (``fwd``, ``bwd``, ``fwd_bwd``).
+        axes: shape axes, each a tuple of values (keys from ``AXIS_NAMES``).
+        variants: the variants to run, in suite order.
+        timing: sampling settings.
+        power: energy settings.
+        check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
+        seed: input seed.
+        path: file the suite came from (None when built in code).
+        content_hash: sha256 of the file's bytes (or of the canonical dict).
+    """
+
+    name: str
+    variants: tuple[VariantRef, ...]
+    axes: Mapping[str, tuple[Any, ...]]
+    description: str = ""
+    version: int = SUITE_VERSION
+    device: str = "auto"
+    dtypes: tuple[str, ...] = ("fp32",)
+    passes: tuple[str, ...] = ("fwd",)
+    timing: TimingSettings = field(default_factory=TimingSettings)
+    power: PowerSettings = field(default_factory=PowerSettings)
+    check: str = "reduced"
+    seed: int = 0
+    path: str | None = None
+    content_hash: str = ""

@@ -1,0 +1,279 @@
+"""The contract every attention variant implements, and helpers the families share.
+
+A variant is a small class with a frozen :class:`VariantInfo`, a ``forward`` that is timed, a
+``reference`` written straight from the math (run in float64 on the CPU for correctness
+checks), and analytic cost models. FLOPs follow ``reference/variants.md``: matmul FLOPs only,
+2 per multiply-add; causal halves the count only for kernels that skip masked work
+(``VariantInfo.skips_masked``); exponentials are counted separately.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from attnbench.case import Case
+
+Inputs = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One variant parameter (``iters``, ``tau``...), its default and its valid range."""
+
+    name: str
+    default: Any
+    type: type
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Return why ``value`` is not acceptable, or None when it is."""
+        ok_types: tuple[type, ...] = (int, float) if self.type is float else (self.type,)
+        if isinstance(value, bool) and self.type is not bool:
+            return f"{self.name} must be {self.type.__name__}, got a boolean"
+        if not isinstance(value, ok_types):
+            return f"{self.name} must be {self.type.__name__}, got {type(value).__name__} {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"{self.name} must be one of {list(self.choices)}, got {value!r}"
+        if self.minimum is not None and value < self.minimum:
+            return f"{self.name} must be >= {self.minimum}, got {value!r}"
+        if self.maximum is not None and value > self.maximum:
+            return f"{self.name} must be <= {self.maximum}, got {value!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class VariantInfo:
+    """What ``attnbench list`` shows and what the runner needs to know about a variant.
+
+    Attributes:
+        name: ``family.impl``.
+        summary: one line for humans.
+        time_complexity: in N, e.g. ``O(N^2)``.
+        memory_complexity: working memory in N, ``O(N^2)`` when an N×N tensor is materialised.
+        extra_inputs: input keys beyond q, k, v (design §3.4: x, t, v2, w...).
+        causal: whether a causal mask is meaningful and implemented.
+        causal_note: why causal is rejected, when it is.
+        backward: whether the kernel is differentiable (fwd_bwd and bwd passes).
+        skips_masked: True for kernels that skip fully masked work, so causal halves FLOPs.
+        params: the variant's parameters with defaults.
+        flops_model: the FLOP formula, stored with every count.
+        grad_inputs: input keys that receive gradients in bwd passes.
+        bwd_multiplier: backward FLOPs as a multiple of forward (2.5 for SDPA-shaped kernels).
+    """
+
+    name: str
+    summary: str
+    time_complexity: str = "O(N^2)"
+    memory_complexity: str = "O(N^2)"
+    extra_inputs: tuple[str, ...] = ()
+    causal: bool = True
+    causal_note: str = ""
+    backward: bool = True
+    skips_masked: bool = False
+    params: tuple[ParamSpec, ...] = ()
+    flops_model: str = "4BHN^2D"
+    grad_inputs: tuple[str, ...] = ("q", "k", "v")
+    bwd_multiplier: float = 2.5
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def impl(self) -> str:
+        return self.name.split(".", 1)[1] if "." in self.name else ""
+
+    def param_spec(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+class Variant(ABC):
+    """Base class of every registered attention variant.
+
+    Subclasses set ``info`` and implement ``forward``, ``reference`` and ``forward_flops``;
+    the rest has defaults that fit softmax-shaped kernels.
+    """
+
+    info: ClassVar[VariantInfo]
+
+    # ----------------------------------------------------------------- running
+    def __call__(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        return self.forward(inputs, case)
+
+    @abstractmethod
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        """The timed kernel: returns the output [B, H, N, Dv] in the inputs' dtype."""
+
+    @abstractmethod
+    def reference(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        """The math as written, for checks; called on float64 CPU copies of the inputs."""
+
+    def setup(self, inputs: Inputs, case: Case) -> None:  # noqa: B027 - optional hook
+        """One-time preparation (compilation, block masks); timed as its own phase."""
+
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        """Which backend actually runs this case (``eager`` for plain torch ops)."""
+        return "eager"
+
+    # ------------------------------------------------------------------ inputs
+    def make_inputs(self, case: Case, device: str | torch.device = "cpu", seed: int = 0) -> Inputs:
+        """Deterministic inputs: q, k [B,H,N,D] and v [B,H,N,Dv] ~ N(0,1), plus extras.
+
+        Values are drawn in float32 on the CPU from ``seed`` (the same numbers on any device),
+        then cast to the case dtype and moved to ``device``.
+        """
+        gen = torch.Generator().manual_seed(seed)
+        b, h, n, d = case.batch, case.heads, case.seq_len, case.head_dim
+        inputs: Inputs = {
+            "q": torch.randn(b, h, n, d, generator=gen),
+            "k": torch.randn(b, h, n, d, generator=gen),
+            "v": torch.randn(b, h, n, case.dv, generator=gen),
+        }
+        inputs = {key: t.to(case.torch_dtype) for key, t in inputs.items()}
+        inputs.update(self.extra_inputs(case, gen))
+        return {key: t.to(device) for key, t in inputs.items()}
+
+    def extra_inputs(self, case: Case, gen: torch.Generator) -> Inputs:
+        """Inputs beyond q, k, v, drawn from ``gen``; each in the dtype it needs."""
+        return {}
+
+    # --------------------------------------------------------------- parameters
+    def param(self, case: Case, name: str) -> Any:
+        """The case's value for parameter ``name``, or the variant default."""
+        if name in case.params:
+            return case.params[name]
+        spec = self.info.param_spec(name)
+        if spec is None:
+            raise KeyError(f"{self.info.name} has no parameter {name!r}")
+        return spec.default
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.info.params}
+
+    def unsupported(self, case: Case, device: str | None = None) -> str | None:
+        """Why this variant cannot run ``case``, or None when it can.
+
+        ``device`` is None for device-independent checks (suite validation, exit 2) and
+        ``cpu`` / ``cuda:N`` at run time, where a device-specific answer becomes ``skipped``.
+        """
+        if case.causal and not self.info.causal:
+            return f"{self.info.name} does not support causal masking: {self.info.causal_note}"
+        if case.pass_ != "fwd" and not self.info.backward:
+            return f"{self.info.name} is not differentiable; only the fwd pass can be timed"
+        known = {p.name for p in self.info.params}
+        for key, value in case.params.items():
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                return f"{self.info.name} has no parameter {key!r} (allowed: {allowed})"
+            spec = self.info.param_spec(key)
+            assert spec is not None
+            problem = spec.problem(value)
+            if problem:
+                return problem
+        return None
+
+    # ------------------------------------------------------------- cost models
+    @abstractmethod
+    def forward_flops(self, case: Case) -> int:
+        """Forward matmul FLOPs (2 per multiply-add) following ``info.flops_model``."""
+
+    def flops(self, case: Case) -> int:
+        """FLOPs of the case's pass: fwd, bwd = m×fwd, fwd_bwd = (1+m)×fwd, m = bwd_multiplier."""
+        fwd = self.forward_flops(case)
+        if case.pass_ == "bwd":
+            return int(round(fwd * self.info.bwd_multiplier))
+        if case.pass_ == "fwd_bwd":
+            return int(round(fwd * (1.0 + self.info.bwd_multiplier)))
+        return fwd
+
+    def exp_count(self, case: Case) -> int:
+        """Forward transcendental evaluations (exp, sin, cos, log): B·H·(visible pairs)."""
+        return case.batch * case.heads * score_pairs(case, self.info.skips_masked)
+
+    def bytes_moved(self, case: Case) -> int:
+        """Minimum forward bytes: read q, k, v once and write the output once."""
+        e = element_size(case.dtype)
+        b, h, n = case.batch, case.heads, case.seq_len
+        return e * b * h * n * (2 * case.head_dim + 2 * case.dv)
+
+    def memory_bytes(self, case: Case) -> int:
+        """Forward peak working memory above the inputs, in bytes (analytic estimate).
+
+        Default: an N×N score matrix per (B, H) in fp32 when the variant is O(N^2) in memory,
+        plus the output; O(N) variants only hold the output and per-row statistics.
+        """
+        b, h, n = case.batch, case.heads, case.seq_len
+        out = element_size(case.dtype) * b * h * n * case.dv
+        if self.info.memory_complexity == "O(N^2)":
+            return out + 4 * b * h * n * n
+        return out + 4 * b * h * n * 2
+
+    def tolerance(self, dtype: str) -> tuple[float, float]:
+        """(atol, rtol) for comparing the output with the float64 reference.
+
+        A check passes when max|out - ref| <= atol + rtol * max|ref|.
+        """
+        return DEFAULT_TOLERANCE[dtype]
+
+
+DEFAULT_TOLERANCE: Mapping[str, tuple[float, float]] = {
+    "fp64": (1e-10, 1e-10),
+    "fp32": (2e-4, 2e-4),
+    "fp16": (4e-3, 1e-2),
+    "bf16": (3e-2, 2e-2),
+}
+
+
+def element_size(dtype: str) -> int:
+    """Bytes per element of a suite dtype name."""
+    return {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2}[dtype]
+
+
+def score_pairs(case: Case, skips_masked: bool) -> int:
+    """Query-key pairs a kernel computes per (batch, head).
+
+    N² for full attention and for causal kernels that compute the whole matrix and mask it;
+    N(N+1)/2 (the visible pairs) for causal kernels that skip masked work.
+    """
+    n = case.seq_len
+    if case.causal and skips_masked:
+        return n * (n + 1) // 2
+    return n * n
+
+
+def sdpa_flops(case: Case, skips_masked: bool, qk_dim: int | None = None) -> int:
+    """4BHN²D-style count: 2·pairs·D for QKᵀ plus 2·pairs·Dv for PV, per (B, H)."""
+    d = case.head_dim if qk_dim is None else qk_dim
+    pairs = score_pairs(case, skips_masked)
+    return 2 * case.batch * case.heads * pairs * (d + case.dv)
+
+
+def causal_mask(n_q: int, n_k: int, device: torch.device | str, q_offset: int = 0) -> torch.Tensor:
+    """Boolean [n_q, n_k] mask, True where key j is visible to query i (j <= i + q_offset)."""
+    rows = torch.arange(q_offset, q_offset + n_q, device=device)[:, None]
+    cols = torch.arange(n_k, device=device)[None, :]
+    return cols <= rows
+
+
+def default_scale(head_dim: int) -> float:
+    """1/sqrt(D), the usual score scale."""
+    return 1.0 / math.sqrt(head_dim)
+
+
+def naive_softmax_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float | None = None
+) -> torch.Tensor:
+    """softmax(scale·QKᵀ [+ causal −inf]) V, materialising the N×N matrix (any dtype)."""
+    s = (q @ k.transpose(-2, -1)) * (default_scale(q.shape[-1]) if scale is None else scale)
+    if causal:
+        s = s.masked_fill(~causal_mask(q.shape[-2], k.shape[-2], q.device), float("-inf"))
+    return torch.softmax(s, dim=-1) @ v
