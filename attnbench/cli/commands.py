@@ -5,4 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-COMMANDS: list[tuple[str, Callable[..., Any]]] = []
+from attnbench.cli.check import check_command
+from attnbench.cli.list_variants import list_command
+from attnbench.cli.run import run_command
+from attnbench.cli.validate import validate_command
+
+COMMANDS: list[tuple[str, Callable[..., Any]]] = [
+    ("run", run_command),
+    ("validate", validate_command),
+    ("list", list_command),
+    ("check", check_command),
+]

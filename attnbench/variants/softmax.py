@@ -179,17 +179,18 @@ def streaming_softmax(
     """
     n = q.shape[-2]
     s = default_scale(q.shape[-1]) if scale is None else scale
+    acc_dtype = torch.promote_types(q.dtype, torch.float32)  # fp32, or fp64 for fp64 inputs
 
     def one_block(q_blk: torch.Tensor, start: int) -> torch.Tensor:
         stop = start + q_blk.shape[-2]
-        qf = q_blk.float() * s
-        m = torch.full((*qf.shape[:-1], 1), float("-inf"), device=q.device)
+        qf = q_blk.to(acc_dtype) * s
+        m = torch.full((*qf.shape[:-1], 1), float("-inf"), device=q.device, dtype=acc_dtype)
         l_sum = torch.zeros_like(m)
-        acc = torch.zeros((*qf.shape[:-1], v.shape[-1]), device=q.device)
+        acc = torch.zeros((*qf.shape[:-1], v.shape[-1]), device=q.device, dtype=acc_dtype)
         k_end = stop if causal else n
         for ks in range(0, k_end, block_k):
             ke = min(ks + block_k, k_end)
-            scores = qf @ k[..., ks:ke, :].float().transpose(-2, -1)
+            scores = qf @ k[..., ks:ke, :].to(acc_dtype).transpose(-2, -1)
             if score_fn is not None:
                 scores = score_fn(scores)
             if causal and ke - 1 > start:
@@ -200,7 +201,7 @@ def streaming_softmax(
             p = torch.exp(scores - m_new)
             alpha = torch.exp(m - m_new)
             l_sum = l_sum * alpha + p.sum(dim=-1, keepdim=True)
-            acc = acc * alpha + p @ v[..., ks:ke, :].float()
+            acc = acc * alpha + p @ v[..., ks:ke, :].to(acc_dtype)
             m = m_new
         return (acc / l_sum).to(q.dtype)
 

@@ -1,0 +1,70 @@
+"""``attnbench check``: every variant against its float64 reference on small shapes."""
+
+from __future__ import annotations
+
+import torch
+import typer
+from rich.table import Table
+
+from attnbench import variants
+from attnbench.case import Case
+from attnbench.cli._common import out_console
+from attnbench.devices import get_device
+from attnbench.errors import EXIT_REGRESSION, InputError
+from attnbench.measure.check import CheckResult, check_case
+
+CHECK_SHAPES = ((2, 4, 64, 32), (1, 4, 127, 32))
+"""(batch, heads, seq_len, head_dim) checked per variant; 127 is deliberately ragged."""
+
+
+def check_cases(name: str, dtypes: list[str]) -> list[Case]:
+    """The cases ``check`` runs for one variant: shapes × causal × dtypes, fwd_bwd if differentiable."""
+    v = variants.get(name)
+    pass_ = "fwd_bwd" if v.info.backward else "fwd"
+    cases = []
+    for b, h, n, d in CHECK_SHAPES:
+        for causal in (False, True) if v.info.causal else (False,):
+            for dtype in dtypes:
+                cases.append(Case(b, h, n, d, causal, dtype, {}, name, pass_))
+    return cases
+
+
+def check_command(
+    variant: list[str] = typer.Option(
+        [], "--variant", "-v", help="Check only this variant (family or family.impl); repeatable."
+    ),
+    dtype: list[str] = typer.Option(["fp32"], "--dtype", help="fp32 | fp16 | bf16; repeatable."),
+    device: str = typer.Option("cpu", "--device", "-d", help="auto | cpu | cuda | cuda:N."),
+) -> None:
+    """Check outputs and gradients of variants against their references; exit 1 on a mismatch."""
+    for dt in dtype:
+        if dt not in ("fp32", "fp16", "bf16"):
+            raise InputError(f"--dtype must be fp32, fp16 or bf16, got {dt!r}")
+    names = [variants.resolve(v) for v in variant] if variant else variants.names()
+    dev = get_device(device)
+    table = Table(title=f"attnbench check on {dev.name}")
+    for col in ("variant", "case", "max abs", "max rel", "grad rel", "tolerance", "verdict"):
+        table.add_column(col, justify="right" if col.startswith(("max", "grad")) else "left")
+    failures = 0
+    for name in names:
+        for case in check_cases(name, dtype):
+            v = variants.get(name)
+            why = v.unsupported(case, dev.name) or dev.dtype_problem(case.dtype)
+            if why:
+                table.add_row(name, case.shape_id, "", "", "", "", f"skipped: {why}")
+                continue
+            result = check_case(v, case, dev.torch_device)
+            failures += not result.passed
+            table.add_row(name, result.checked_id, *_cells(result))
+    out_console().print(table)
+    if failures:
+        out_console().print(f"{failures} mismatch(es)", style="red")
+        raise typer.Exit(EXIT_REGRESSION)
+
+
+def _cells(r: CheckResult) -> tuple[str, ...]:
+    grad = f"{r.grad_max_rel:.2e}" if r.grad_max_rel is not None else "-"
+    verdict = "[green]ok[/]" if r.passed else f"[red]MISMATCH[/] {r.reason}"
+    return (f"{r.max_abs:.2e}", f"{r.max_rel:.2e}", grad, f"{r.atol:g}+{r.rtol:g}·|ref|", verdict)
+
+

@@ -1,0 +1,98 @@
+"""``attnbench run``: run a suite with live progress, write JSON as it goes, print a table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import typer
+
+from attnbench.cli._common import err_console, out_console
+from attnbench.cli.progress import RichProgress
+from attnbench.errors import EXIT_CASES_FAILED, InputError
+from attnbench.report.console import render_run
+from attnbench.runner import parse_shard, run_suite, summary_line
+from attnbench.suite.expand import filter_variants
+from attnbench.suite.loader import load_suite
+from attnbench.variants import load_module
+
+CHECK_MODES = ("reduced", "full", "off")
+
+
+def default_out(suite_name: str) -> Path:
+    """``results/<suite>-<UTC timestamp>.json``."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{suite_name}-{stamp}.json"
+
+
+def _keep_previous(out: Path) -> None:
+    """Never destroy a measured file: move an existing one aside to ``<out>.prev``."""
+    if out.exists():
+        prev = out.with_name(out.name + ".prev")
+        os.replace(out, prev)
+        err_console().print(f"note: {out} existed; kept it as {prev}", highlight=False)
+
+
+def run_command(
+    suite: Path = typer.Argument(..., help="Suite YAML file.", show_default=False),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Result JSON (default: results/<suite>-<UTC time>.json)."
+    ),
+    device: str | None = typer.Option(
+        None, "--device", "-d", help="auto | cpu | cuda | cuda:N (default: the suite's)."
+    ),
+    variant: list[str] = typer.Option(
+        [], "--variant", "-v", help="Run only this variant (family or family.impl); repeatable."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a suite key, e.g. --set axes.seq_len=[128,256]; repeatable."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue --out: keep its finished cases, run the rest."
+    ),
+    shard: str | None = typer.Option(None, "--shard", help="Run shard K of N, e.g. 2/4."),
+    max_cases: int | None = typer.Option(None, "--max-cases", min=1, help="Stop after N cases."),
+    check: str | None = typer.Option(
+        None, "--check", help="Correctness check: reduced | full | off (default: the suite's)."
+    ),
+    plugin: list[str] = typer.Option(
+        [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or per-case lines."),
+) -> None:
+    """Run a suite: time, memory, energy and error of every case, saved after each case."""
+    if check is not None and check not in CHECK_MODES:
+        raise InputError(f"--check must be one of {', '.join(CHECK_MODES)}, got {check!r}")
+    for module in plugin:
+        load_module(module)
+    loaded = load_suite(suite, set_)
+    if variant:
+        loaded = filter_variants(loaded, variant)
+    out_path = out or default_out(loaded.name)
+    if not resume:
+        _keep_previous(out_path)
+    console = err_console()
+    try:
+        with RichProgress(console, quiet=quiet) as progress:
+            run = run_suite(
+                loaded,
+                device,
+                out=out_path,
+                resume=resume,
+                shard=parse_shard(shard) if shard else None,
+                max_cases=max_cases,
+                check=check,
+                progress=progress,
+            )
+    except KeyboardInterrupt:
+        console.print(
+            f"interrupted: finished cases are saved in {out_path}; continue with\n"
+            f"  attnbench run {suite} --out {out_path} --resume",
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+    render_run(run, out_console())
+    console.print(f"{summary_line(run)} → {out_path}", highlight=False)
+    if run.counts().get("failed", 0):
+        raise typer.Exit(EXIT_CASES_FAILED)

@@ -1,0 +1,26 @@
+"""``attnbench validate``: load and expand a suite; no device needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from attnbench.cli._common import out_console
+from attnbench.suite.expand import expand
+from attnbench.suite.loader import load_suite
+
+
+def validate_command(
+    suite: Path = typer.Argument(..., help="Suite YAML file.", show_default=False),
+    set_: list[str] = typer.Option([], "--set", help="Override a suite key (as in run)."),
+) -> None:
+    """Check a suite without running it: print the case count per variant."""
+    loaded = load_suite(suite, set_)
+    cases = expand(loaded)
+    per_variant = Counter(c.variant for c in cases)
+    console = out_console()
+    console.print(f"{suite}: valid, {len(cases)} cases", highlight=False)
+    for name, count in per_variant.items():
+        console.print(f"  {name:<28} {count:>6}", highlight=False)

@@ -1,0 +1,212 @@
+"""Measure one case end to end: support, correctness, setup, time, memory, energy.
+
+Order matters and is fixed: the correctness check runs first on its own (reduced) inputs, so
+its reference never sits inside the memory or energy windows; then the case's inputs are
+built, the setup phase (compilation, masks) is timed on its own, the timing loop warms up and
+samples, one more call is watched for peak memory, and the energy window runs last.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from attnbench.case import Case
+from attnbench.devices.base import Device
+from attnbench.errors import UnsupportedCase
+from attnbench.measure.check import check_case
+from attnbench.measure.energy import EnergyMeter
+from attnbench.measure.timing import STOP_CONVERGED, measure
+from attnbench.metrics.derived import model_metrics, rate_metrics
+from attnbench.results.fingerprint import fingerprint
+from attnbench.results.schema import (
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_OOM,
+    STATUS_SKIPPED,
+    CaseResult,
+)
+from attnbench.suite.schema import TimingSettings
+from attnbench.variants.base import Inputs, Variant
+
+HIGH_NOISE_REL_IQR = 0.10
+"""``HIGH_NOISE`` above this relative IQR (torch.utils.benchmark's "system fluctuation" level)."""
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """What :func:`measure_case` needs from the suite and the command line."""
+
+    timing: TimingSettings
+    check: str = "reduced"
+    seed: int = 0
+
+
+def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], object]:
+    """The zero-argument callable that is timed for ``case.pass_``.
+
+    * ``fwd``: forward under ``no_grad``.
+    * ``fwd_bwd``: forward then ``autograd.grad`` of a fixed output gradient into the inputs;
+      gradients are returned, never accumulated, so nothing needs resetting between calls.
+    * ``bwd``: one untimed forward keeps its graph; each call is ``autograd.grad`` with
+      ``retain_graph=True`` through it.
+    """
+    if case.pass_ == "fwd":
+
+        def fwd() -> object:
+            with torch.no_grad():
+                return variant(inputs, case)
+
+        return fwd
+    names = [k for k in variant.info.grad_inputs if k in inputs and inputs[k].is_floating_point()]
+    leaves = [inputs[k].requires_grad_(True) for k in names]
+    with torch.no_grad():
+        probe = variant(inputs, case)
+    gen = torch.Generator().manual_seed(1234)
+    grad_out = torch.randn(probe.shape, generator=gen).to(probe)
+    del probe
+    if case.pass_ == "fwd_bwd":
+
+        def fwd_bwd() -> object:
+            out = variant(inputs, case)
+            return torch.autograd.grad(out, leaves, grad_out)
+
+        return fwd_bwd
+    out = variant(inputs, case)
+
+    def bwd() -> object:
+        return torch.autograd.grad(out, leaves, grad_out, retain_graph=True)
+
+    return bwd
+
+
+def _resolved_params(variant: Variant, case: Case) -> dict[str, Any]:
+    params = case.to_dict()
+    for p in variant.info.params:
+        params.setdefault(p.name, p.default)
+    return params
+
+
+def _skeleton(variant: Variant, case: Case) -> CaseResult:
+    return CaseResult(
+        case_id=case.case_id,
+        variant=variant.info.name,
+        params=_resolved_params(variant, case),
+        status=STATUS_OK,
+        fingerprint=fingerprint(variant, case),
+        models={
+            "flops": variant.info.flops_model,
+            "memory": variant.info.memory_complexity,
+            "time": variant.info.time_complexity,
+        },
+    )
+
+
+def measure_case(
+    variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
+) -> CaseResult:
+    """Run every phase for ``case``; failures become statuses, never exceptions."""
+    result = _skeleton(variant, case)
+    started = time.perf_counter()
+    why = variant.unsupported(case, device.name) or device.dtype_problem(case.dtype)
+    if why:
+        result.status, result.reason = STATUS_SKIPPED, why
+        return result
+    try:
+        _measure_into(result, variant, case, device, settings, meter)
+    except UnsupportedCase as exc:
+        result.status, result.reason = STATUS_SKIPPED, str(exc)
+    except torch.OutOfMemoryError as exc:
+        result.status, result.reason = STATUS_OOM, str(exc).splitlines()[0]
+    except Exception as exc:
+        result.status = STATUS_FAILED
+        result.reason = f"{type(exc).__name__}: {exc}".strip()
+        result.energy = {"traceback": traceback.format_exc(limit=6)}
+    finally:
+        result.duration_s = time.perf_counter() - started
+        if result.status == STATUS_OOM:
+            gc.collect()
+            device.empty_cache()
+    return result
+
+
+def _measure_into(
+    result: CaseResult,
+    variant: Variant,
+    case: Case,
+    device: Device,
+    settings: BenchSettings,
+    meter: EnergyMeter,
+) -> None:
+    models = model_metrics(variant, case)
+    result.metrics.update(models)
+    if settings.check != "off":
+        check = check_case(variant, case, device.torch_device, settings.seed, settings.check)
+        result.check = check.to_dict()
+        result.metrics.update(check.metrics())
+        if not check.passed:
+            result.status = STATUS_FAILED
+            result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
+            result.warnings.append("NUMERICAL_MISMATCH")
+            return
+    inputs = variant.make_inputs(case, device.torch_device, settings.seed)
+    result.metrics["memory/inputs_bytes"] = float(
+        sum(t.numel() * t.element_size() for t in inputs.values())
+    )
+    t0 = time.perf_counter()
+    variant.setup(inputs, case)
+    device.synchronize()
+    result.metrics["time/setup_ms"] = (time.perf_counter() - t0) * 1e3
+    result.backend = variant.backend(inputs, case)
+    if result.backend == "sdpa.math" and variant.info.name == "softmax.sdpa":
+        result.warnings.append("BACKEND_FALLBACK")
+    call = make_call(variant, inputs, case)
+    timing = measure(call, device, settings.timing)
+    result.samples = timing.samples_ms
+    result.stop_reason = timing.stop_reason
+    result.metrics.update(timing.metrics())
+    result.metrics.update(rate_metrics(models, case, timing.summary.median_ms))
+    if timing.stop_reason != STOP_CONVERGED:
+        result.warnings.append("NOT_CONVERGED")
+    if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
+        result.warnings.append("HIGH_NOISE")
+    _measure_memory(result, call, device)
+    _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
+
+
+def _measure_memory(result: CaseResult, call: Callable[[], object], device: Device) -> None:
+    gc.collect()
+    with device.memory_window() as mem:
+        out = call()
+        device.synchronize()
+        del out
+    if mem.peak_bytes is not None:
+        result.metrics["memory/peak_bytes"] = float(mem.peak_bytes)
+    if mem.peak_reserved_bytes is not None:
+        result.metrics["memory/peak_reserved_bytes"] = float(mem.peak_reserved_bytes)
+    result.models["memory_method"] = mem.method
+
+
+def _measure_energy(
+    result: CaseResult,
+    call: Callable[[], object],
+    device: Device,
+    meter: EnergyMeter,
+    case: Case,
+    per_call_s: float,
+) -> None:
+    def run_calls(n: int) -> None:
+        for _ in range(n):
+            call()
+        device.synchronize()
+
+    report = meter.measure(run_calls, per_call_s, case)
+    result.metrics.update(report.metrics)
+    result.warnings.extend(w for w in report.warnings if w not in result.warnings)
+    result.energy = {"method": report.method, "reason": report.reason, **dict(report.details)}

@@ -1,0 +1,191 @@
+"""Orchestration only: expand a suite, run each case, save after every case.
+
+The runner never prints. It reports progress through a :class:`Progress` sink (the CLI draws
+a rich progress bar with it) and writes the result file atomically after every case, so an
+interrupted run loses at most the case in flight and ``resume=True`` picks up from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from attnbench import __version__, variants
+from attnbench.case import Case
+from attnbench.devices import Device, get_device
+from attnbench.errors import EnvironmentUnavailable, InputError
+from attnbench.measure.bench import BenchSettings, measure_case
+from attnbench.measure.energy import EnergyMeter
+from attnbench.measure.meters import make_meter
+from attnbench.metrics.catalog import catalog_dict
+from attnbench.results.environment import collect_environment, git_info
+from attnbench.results.schema import FINISHED, CaseResult, RunResult
+from attnbench.results.store import load_results, save_results
+from attnbench.suite.expand import expand
+from attnbench.suite.schema import Suite
+
+
+class Progress(Protocol):
+    """Receives progress events; every method is optional to act on."""
+
+    def started(self, total: int, skipped_done: int) -> None: ...
+
+    def case_started(self, case: Case) -> None: ...
+
+    def case_finished(self, result: CaseResult) -> None: ...
+
+
+class NullProgress:
+    """Progress sink that ignores every event (library use)."""
+
+    def started(self, total: int, skipped_done: int) -> None:
+        pass
+
+    def case_started(self, case: Case) -> None:
+        pass
+
+    def case_finished(self, result: CaseResult) -> None:
+        pass
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` → (K, N) with 1 <= K <= N; InputError otherwise."""
+    try:
+        k_text, n_text = text.split("/")
+        k, n = int(k_text), int(n_text)
+    except ValueError:
+        raise InputError(f"--shard must look like K/N (e.g. 1/4), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise InputError(f"--shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def select_cases(
+    cases: Sequence[Case], shard: tuple[int, int] | None, max_cases: int | None
+) -> list[Case]:
+    """Round-robin shard K of N (1-based), then the first ``max_cases``."""
+    chosen = list(cases)
+    if shard is not None:
+        k, n = shard
+        chosen = chosen[k - 1 :: n]
+    if max_cases is not None:
+        chosen = chosen[:max_cases]
+    return chosen
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSettings) -> RunResult:
+    """An empty RunResult carrying provenance and settings."""
+    return RunResult(
+        attnbench_version=__version__,
+        created_utc=_utc_now(),
+        suite={
+            "name": suite.name,
+            "description": suite.description,
+            "path": suite.path,
+            "content_hash": suite.content_hash,
+            "case_count": 0,
+        },
+        environment=collect_environment(),
+        git=git_info(),
+        settings={
+            "device": device.describe(),
+            "timing": asdict(settings.timing),
+            "flush": device.flush_mode,
+            "power": {**asdict(suite.power), **meter.status()},
+            "check": settings.check,
+            "seed": settings.seed,
+        },
+        run={"argv": list(sys.argv), "completed": False, "shard": None},
+        metric_catalog=catalog_dict(),
+    )
+
+
+def _resume_from(path: Path, suite: Suite) -> RunResult:
+    previous = load_results(path)
+    if previous.suite.get("content_hash") != suite.content_hash:
+        raise InputError(
+            f"--resume: {path} was written by a different suite (content hash "
+            f"{previous.suite.get('content_hash')!r} vs {suite.content_hash!r}); "
+            "use a new --out path or rerun without --resume"
+        )
+    return previous
+
+
+def run_suite(
+    suite: Suite,
+    device: str | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: bool = False,
+    shard: tuple[int, int] | None = None,
+    max_cases: int | None = None,
+    check: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
+
+    Args:
+        suite: a loaded suite.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; None uses the suite's.
+        out: result file, written atomically after each case; None keeps it in memory.
+        resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
+        shard: (K, N) to run every N-th case starting at K (1-based).
+        max_cases: stop after this many cases.
+        check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
+        progress: sink for progress events.
+
+    Raises:
+        EnvironmentUnavailable: the device, or required power measurement, is missing.
+    """
+    sink = progress or NullProgress()
+    dev = get_device(device or suite.device, flush=suite.timing.flush,
+                     cuda_graph=suite.timing.cuda_graph)
+    cases = select_cases(expand(suite), shard, max_cases)
+    meter = make_meter(dev, suite.power)
+    if suite.power.enabled == "on" and not meter.available:
+        raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
+    settings = BenchSettings(suite.timing, check or suite.check, suite.seed)
+    out_path = Path(out) if out is not None else None
+    if resume and out_path is not None and out_path.exists():
+        run = _resume_from(out_path, suite)
+        run.run["resumed_utc"] = _utc_now()
+    else:
+        run = new_run(suite, dev, meter, settings)
+    run.suite["case_count"] = len(cases)
+    run.run["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
+    done = {c.case_id for c in run.cases if c.status in FINISHED}
+    todo = [c for c in cases if c.case_id not in done]
+    sink.started(len(cases), len(cases) - len(todo))
+    try:
+        for case in todo:
+            sink.case_started(case)
+            result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+            run.upsert(result)
+            if out_path is not None:
+                save_results(run, out_path)
+            sink.case_finished(result)
+        run.run["completed"] = True
+        run.run["finished_utc"] = _utc_now()
+    finally:
+        meter.close()
+        if out_path is not None:
+            save_results(run, out_path)
+    return run
+
+
+def summary_line(run: RunResult) -> str:
+    """``12 ok, 2 skipped, 0 oom, 0 failed`` for a run."""
+    counts = run.counts()
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
+def status_counts(run: RunResult) -> dict[str, Any]:
+    return run.counts()

@@ -1,0 +1,93 @@
+"""measure_case phases and statuses, and the timed callables of each pass."""
+
+from __future__ import annotations
+
+import torch
+
+from attnbench import Case, variants
+from attnbench.devices import CpuDevice
+from attnbench.measure.bench import BenchSettings, make_call, measure_case
+from attnbench.measure.energy import UnavailableMeter
+from attnbench.suite.schema import TimingSettings
+from attnbench.variants.base import Inputs
+from attnbench.variants.softmax import SoftmaxNaive
+
+FAST = BenchSettings(TimingSettings(warmup_ms=1, min_samples=3, min_time_ms=1, max_time_s=0.2))
+METER = UnavailableMeter("no energy meter on this test machine")
+
+
+def test_fwd_bwd_call_returns_fresh_gradients_each_time() -> None:
+    v = variants.get("softmax.naive")
+    c = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "fwd_bwd")
+    inputs = v.make_inputs(c)
+    call = make_call(v, inputs, c)
+    g1, g2 = call(), call()
+    assert isinstance(g1, tuple) and len(g1) == 3
+    assert all(torch.equal(a, b) for a, b in zip(g1, g2))  # not accumulated
+    assert inputs["q"].grad is None
+
+
+def test_bwd_call_reuses_one_graph() -> None:
+    v = variants.get("softmax.naive")
+    c = Case(1, 2, 16, 8, True, "fp32", {}, "softmax.naive", "bwd")
+    call = make_call(v, v.make_inputs(c), c)
+    first, second = call(), call()
+    assert all(torch.equal(a, b) for a, b in zip(first, second))  # type: ignore[arg-type]
+
+
+def test_ok_case_has_metrics_samples_and_provenance() -> None:
+    c = Case(1, 2, 64, 16, True, "fp32", {}, "softmax.sdpa", "fwd")
+    r = measure_case(variants.get("softmax.sdpa"), c, CpuDevice(), FAST, METER)
+    assert r.status == "ok", r.reason
+    assert r.backend.startswith("sdpa.")
+    assert len(r.samples) == r.metrics["time/samples"] >= 3
+    assert r.metrics["flops/count"] == 2 * 2 * (64 * 65 // 2) * 32  # 2·H·pairs·(D+Dv)
+    assert r.metrics["throughput/tflops"] > 0
+    assert r.metrics["error/max_abs"] < 1e-5
+    assert "memory/peak_bytes" in r.metrics
+    assert r.energy == {"method": "unavailable", "reason": "no energy meter on this test machine"}
+    assert r.stop_reason in ("converged", "noise_plateau", "max_time")
+    assert len(r.fingerprint) == 16
+
+
+def test_unsupported_backend_is_skipped_with_torch_reason() -> None:
+    c = Case(1, 2, 64, 16, False, "fp32", {}, "softmax.sdpa_efficient", "fwd")
+    r = measure_case(variants.get("softmax.sdpa_efficient"), c, CpuDevice(), FAST, METER)
+    assert r.status == "skipped"
+    assert "SDPA backend 'efficient' cannot run this case on cpu" in r.reason
+    assert r.samples == []
+
+
+def test_numerical_mismatch_fails_without_timing() -> None:
+    class Wrong(SoftmaxNaive):
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            return super().forward(inputs, case) + 1.0
+
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    r = measure_case(Wrong(), c, CpuDevice(), FAST, METER)
+    assert r.status == "failed"
+    assert "NUMERICAL_MISMATCH" in r.warnings
+    assert r.reason.startswith("numerical check failed on b1-h2-n32-d8-full-fp32-fwd")
+    assert r.samples == []
+
+
+def test_exception_becomes_failed_status() -> None:
+    class Broken(SoftmaxNaive):
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            raise ValueError("kernel exploded")
+
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    r = measure_case(Broken(), c, CpuDevice(), BenchSettings(FAST.timing, check="off"), METER)
+    assert r.status == "failed"
+    assert r.reason == "ValueError: kernel exploded"
+
+
+def test_oom_becomes_oom_status() -> None:
+    class Oom(SoftmaxNaive):
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9 GiB")
+
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    r = measure_case(Oom(), c, CpuDevice(), BenchSettings(FAST.timing, check="off"), METER)
+    assert r.status == "oom"
+    assert "Tried to allocate" in r.reason
