@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from attnbench import __version__, variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
+from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure.bench import BenchSettings, measure_case
 from attnbench.measure.energy import EnergyMeter
@@ -108,6 +109,14 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
     )
 
 
+def _peak(dev: Device) -> GpuPeak | None:
+    """The peak-table entry of a GPU device (None on CPU or for an unknown GPU)."""
+    if dev.kind != "cuda":
+        return None
+    info = dev.describe()
+    return lookup_peak(str(info.get("name", "")), info.get("total_memory_bytes")).peak
+
+
 def _resume_from(path: Path, suite: Suite) -> RunResult:
     previous = load_results(path)
     if previous.suite.get("content_hash") != suite.content_hash:
@@ -152,13 +161,15 @@ def run_suite(
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
-    settings = BenchSettings(suite.timing, check or suite.check, suite.seed)
+    settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
     out_path = Path(out) if out is not None else None
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
         run.run["resumed_utc"] = _utc_now()
     else:
         run = new_run(suite, dev, meter, settings)
+        run.settings["power"]["idle_w"] = meter.idle_power_w()
+        run.settings["peak"] = settings.peak.to_dict() if settings.peak else None
     run.suite["case_count"] = len(cases)
     run.run["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
     done = {c.case_id for c in run.cases if c.status in FINISHED}

@@ -40,7 +40,7 @@ _register()
 def main() -> None:
     """Console-script entry point: run the app, turning attnbench errors into exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except _common.handled_errors() as exc:
         sys.exit(_common.report_error(exc))
     except SystemExit:
@@ -48,3 +48,5 @@ def main() -> None:
     except KeyboardInterrupt:
         _common.err_console().print("interrupted", style="yellow")
         sys.exit(130)
+    # Without standalone mode, typer returns the code of a typer.Exit instead of exiting.
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,9 +1,10 @@
-"""Helpers shared by the command modules: consoles, error reporting, output formats."""
+"""Helpers shared by the command modules: consoles and error reporting."""
 
 from __future__ import annotations
 
-import click
+import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from attnbench.errors import EXIT_BAD_INPUT, AttnbenchError
 
@@ -24,19 +25,24 @@ def out_console(width: int | None = None) -> Console:
 
 
 def handled_errors() -> tuple[type[BaseException], ...]:
-    return (AttnbenchError, click.ClickException, click.exceptions.Exit, click.Abort)
+    """Exceptions ``main`` turns into a message and an exit code instead of a traceback."""
+    return (AttnbenchError, TyperException, typer.Exit, typer.Abort)
 
 
 def report_error(exc: BaseException) -> int:
     """Print ``exc`` to stderr the way a user should see it and return its exit code."""
-    if isinstance(exc, click.exceptions.Exit):
+    if isinstance(exc, typer.Exit):
         return int(exc.exit_code)
-    if isinstance(exc, click.Abort):
+    if isinstance(exc, typer.Abort):
         err_console().print("aborted", style="yellow")
         return 130
-    if isinstance(exc, click.ClickException):
-        exc.show()
-        return int(exc.exit_code) if exc.exit_code else EXIT_BAD_INPUT
-    assert isinstance(exc, AttnbenchError)
-    err_console().print(f"error: {exc}", style="red", markup=False)
-    return exc.exit_code
+    if isinstance(exc, AttnbenchError):
+        err_console().print(f"error: {exc}", style="red", markup=False)
+        return exc.exit_code
+    show = getattr(exc, "show", None)
+    if callable(show):
+        show()
+    else:
+        err_console().print(f"error: {exc}", style="red", markup=False)
+    code = getattr(exc, "exit_code", EXIT_BAD_INPUT)
+    return int(code) if code else EXIT_BAD_INPUT

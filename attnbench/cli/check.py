@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 import typer
 from rich.table import Table
 
@@ -18,7 +17,10 @@ CHECK_SHAPES = ((2, 4, 64, 32), (1, 4, 127, 32))
 
 
 def check_cases(name: str, dtypes: list[str]) -> list[Case]:
-    """The cases ``check`` runs for one variant: shapes × causal × dtypes, fwd_bwd if differentiable."""
+    """The cases ``check`` runs for one variant: shapes × causal × dtypes.
+
+    The pass is ``fwd_bwd`` for differentiable variants, so gradients are checked too.
+    """
     v = variants.get(name)
     pass_ = "fwd_bwd" if v.info.backward else "fwd"
     cases = []

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attnbench.cli.check import check_command
+from attnbench.cli.env import env_command
 from attnbench.cli.list_variants import list_command
 from attnbench.cli.run import run_command
 from attnbench.cli.validate import validate_command
@@ -15,4 +16,5 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("validate", validate_command),
     ("list", list_command),
     ("check", check_command),
+    ("env", env_command),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -20,7 +21,7 @@ def list_command(
 ) -> None:
     """List variants: family, implementation, complexity, inputs, causal/backward support."""
     defaults = set(variants.families().values())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in variants.names():
         v = variants.get(name)
         info = v.info

@@ -88,5 +88,6 @@ class Device(BlockTimer):
         """``cold`` | ``hot`` | ``none`` (CPU), as stored in the result settings."""
         return "none"
 
-    def empty_cache(self) -> None:  # noqa: B027 - optional hook
+    def empty_cache(self) -> None:
+        # optional hook; devices without a cache keep this no-op
         """Release cached allocator memory (after an out-of-memory, between cases)."""

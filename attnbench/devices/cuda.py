@@ -43,8 +43,8 @@ class CudaDevice(Device):
         self.props = torch.cuda.get_device_properties(index)
         self.l2_bytes = int(getattr(self.props, "L2_cache_size", 0) or 0)
         self._flush_buf: torch.Tensor | None = None
-        self._start = torch.cuda.Event(enable_timing=True)
-        self._end = torch.cuda.Event(enable_timing=True)
+        self._start = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
+        self._end = torch.cuda.Event(enable_timing=True)  # type: ignore[no-untyped-call]
 
     @property
     def torch_device(self) -> torch.device:

@@ -19,6 +19,7 @@ import torch
 
 from attnbench.case import Case
 from attnbench.devices.base import Device
+from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
 from attnbench.measure.energy import EnergyMeter
@@ -41,11 +42,16 @@ HIGH_NOISE_REL_IQR = 0.10
 
 @dataclass(frozen=True)
 class BenchSettings:
-    """What :func:`measure_case` needs from the suite and the command line."""
+    """What :func:`measure_case` needs from the suite and the command line.
+
+    ``peak`` is the device's entry in the peak table (None for CPUs and unknown GPUs), used
+    for ``throughput/pct_peak``.
+    """
 
     timing: TimingSettings
     check: str = "reduced"
     seed: int = 0
+    peak: GpuPeak | None = None
 
 
 def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], object]:
@@ -172,12 +178,22 @@ def _measure_into(
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
     result.metrics.update(rate_metrics(models, case, timing.summary.median_ms))
+    _percent_of_peak(result, case, settings.peak)
     if timing.stop_reason != STOP_CONVERGED:
         result.warnings.append("NOT_CONVERGED")
     if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
     _measure_memory(result, call, device)
     _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
+
+
+def _percent_of_peak(result: CaseResult, case: Case, peak: GpuPeak | None) -> None:
+    if peak is None or "throughput/tflops" not in result.metrics:
+        return
+    allow_tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
+    top = peak_tflops(peak, case.dtype, allow_tf32=allow_tf32)
+    if top:
+        result.metrics["throughput/pct_peak"] = 100.0 * result.metrics["throughput/tflops"] / top
 
 
 def _measure_memory(result: CaseResult, call: Callable[[], object], device: Device) -> None:

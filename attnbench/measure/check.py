@@ -99,7 +99,10 @@ def check_case(
     max_abs, scale, max_rel = _errors(out, ref)
     reason = ""
     if not max_abs <= atol + rtol * scale:
-        reason = f"output differs from reference: max_abs {max_abs:.3g} > {atol:g} + {rtol:g}*{scale:.3g}"
+        reason = (
+            f"output differs from reference: max_abs {max_abs:.3g} > {atol:g} + {rtol:g}"
+            f"*{scale:.3g}"
+        )
     grad_rel = None
     if names:
         grad_rel, grad_reason = _check_grads(out, ref, inputs, ref_inputs, names, atol, rtol, seed)
@@ -122,7 +125,7 @@ def _check_grads(
     got = torch.autograd.grad(out, [inputs[k] for k in names], grad_out.to(out), allow_unused=True)
     want = torch.autograd.grad(ref, [ref_inputs[k] for k in names], grad_out, allow_unused=True)
     worst, reason = 0.0, ""
-    for name, g, w in zip(names, got, want):
+    for name, g, w in zip(names, got, want, strict=True):
         if g is None and w is None:
             continue
         if g is None or w is None:
@@ -137,5 +140,8 @@ def _check_grads(
         max_abs, scale, rel = _errors(g, w)
         worst = max(worst, rel)
         if not reason and not max_abs <= atol + rtol * scale:
-            reason = f"gradient of {name!r} differs: max_abs {max_abs:.3g} > {atol:g} + {rtol:g}*{scale:.3g}"
+            reason = (
+                f"gradient of {name!r} differs: max_abs {max_abs:.3g} > {atol:g} + {rtol:g}"
+                f"*{scale:.3g}"
+            )
     return worst, reason

@@ -56,6 +56,10 @@ class EnergyMeter(ABC):
     def measure(self, run_calls: RunCalls, per_call_s: float, case: Case) -> EnergyReport:
         """Measure one case; ``per_call_s`` is the median call time, to size the window."""
 
+    def idle_power_w(self) -> float | None:
+        """Idle power measured once before the run, watts (None when not measured)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the library handle (e.g. nvmlShutdown)."""
 

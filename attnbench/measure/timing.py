@@ -64,7 +64,9 @@ def _noop() -> None:
     return None
 
 
-def warm_up(timer: BlockTimer, fn: Callable[[], object], budget_ms: float) -> tuple[int, float, float]:
+def warm_up(
+    timer: BlockTimer, fn: Callable[[], object], budget_ms: float
+) -> tuple[int, float, float]:
     """Call ``fn`` until ``budget_ms`` host time passed; return (calls, spent_ms, last_call_ms)."""
     calls, spent_ms, last_ms = 0, 0.0, 0.0
     while calls == 0 or spent_ms < budget_ms:

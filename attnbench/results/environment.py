@@ -17,8 +17,8 @@ def software() -> dict[str, Any]:
     """Versions of Python, torch, CUDA and cuDNN as torch reports them."""
     cudnn = None
     try:
-        if torch.backends.cudnn.is_available():
-            cudnn = torch.backends.cudnn.version()
+        if torch.backends.cudnn.is_available():  # type: ignore[no-untyped-call]
+            cudnn = torch.backends.cudnn.version()  # type: ignore[no-untyped-call]
     except Exception:  # cudnn probing can raise on broken installs; record absence
         cudnn = None
     return {

@@ -17,6 +17,14 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 CHECK_MODES = ("reduced", "full", "off")
 FLUSH_MODES = ("cold", "hot")
 POWER_MODES = ("auto", "on", "off")
+REQUIRED_AXES: tuple[str, ...] = ("seq_len", "head_dim")
+AXIS_DEFAULTS: Mapping[str, tuple[Any, ...]] = {
+    "batch": (1,),
+    "heads": (8,),
+    "head_dim_v": (None,),  # None: D_v = D
+    "causal": (False,),
+}
+"""Values of the shape axes a suite may leave out (``seq_len`` and ``head_dim`` are required)."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,27 @@ class PowerSettings:
 class VariantRef:
     """One entry of ``variants:``; ``name`` is the resolved ``family.impl``.
 
-    ``params`` maps a parameter name to its axis of values.
+    Attributes:
+        name: the resolved full name ``family.impl``.
+        params: parameter name → its axis of values (only the parameters the suite sets).
+        line: 1-based line of the entry in the suite file (None when built in code).
+        axes: per-variant shape axes replacing the suite's (e.g. ``causal: (False,)``).
+        dtypes: per-variant dtype axis replacing the suite's; None = the suite's.
+        passes: per-variant pass axis replacing the suite's; None = the suite's.
+        column: 1-based column of the entry (None when built in code).
     """
 
     name: str
     params: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     line: int | None = None
+    axes: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    dtypes: tuple[str, ...] | None = None
+    passes: tuple[str, ...] | None = None
+    column: int | None = None
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,7 @@ class Suite:
         check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
         seed: input seed.
         path: file the suite came from (None when built in code).
-        content_hash: sha256 of the file's bytes (or of the canonical dict).
+        content_hash: sha256 hex of the file's bytes, then of each ``--set`` override.
     """
 
     name: str

@@ -13,7 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 
@@ -43,9 +43,10 @@ class ParamSpec:
             return f"{self.name} must be {self.type.__name__}, got {type(value).__name__} {value!r}"
         if self.choices is not None and value not in self.choices:
             return f"{self.name} must be one of {list(self.choices)}, got {value!r}"
-        if self.minimum is not None and value < self.minimum:
+        number = cast(float, value)
+        if self.minimum is not None and number < self.minimum:
             return f"{self.name} must be >= {self.minimum}, got {value!r}"
-        if self.maximum is not None and value > self.maximum:
+        if self.maximum is not None and number > self.maximum:
             return f"{self.name} must be <= {self.maximum}, got {value!r}"
         return None
 
@@ -190,9 +191,9 @@ class Variant(ABC):
         """FLOPs of the case's pass: fwd, bwd = m×fwd, fwd_bwd = (1+m)×fwd, m = bwd_multiplier."""
         fwd = self.forward_flops(case)
         if case.pass_ == "bwd":
-            return int(round(fwd * self.info.bwd_multiplier))
+            return round(fwd * self.info.bwd_multiplier)
         if case.pass_ == "fwd_bwd":
-            return int(round(fwd * (1.0 + self.info.bwd_multiplier)))
+            return round(fwd * (1.0 + self.info.bwd_multiplier))
         return fwd
 
     def exp_count(self, case: Case) -> int:

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from attnbench.errors import InputError, UnknownVariantError, did_you_mean
 from attnbench.variants.base import Variant
@@ -27,6 +27,14 @@ _loaded = False
 _plugin_errors: list[str] = []
 
 V = TypeVar("V", bound=type[Variant])
+
+
+@overload
+def register(cls: V, *, default: bool = False) -> V: ...
+
+
+@overload
+def register(cls: None = None, *, default: bool = False) -> Callable[[V], V]: ...
 
 
 def register(cls: V | None = None, *, default: bool = False) -> V | Callable[[V], V]:

@@ -14,6 +14,7 @@ Implementations:
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -247,8 +248,8 @@ class SoftmaxStreaming(_Softmax):
 
     def memory_bytes(self, case: Case) -> int:
         b, h, n = case.batch, case.heads, case.seq_len
-        bq = min(self.param(case, "block_q"), n)
-        bk = min(self.param(case, "block_k"), n)
+        bq = min(int(self.param(case, "block_q")), n)
+        bk = min(int(self.param(case, "block_k")), n)
         out = b * h * n * case.dv * 4
         return out + 4 * b * h * bq * (2 * bk + case.dv + 2)
 
@@ -273,12 +274,8 @@ class SoftmaxFlex(_Softmax):
         why = super().unsupported(case, device)
         if why:
             return why
-        try:
-            import torch.nn.attention.flex_attention  # noqa: F401
-        except ImportError as exc:
-            return f"FlexAttention is not available in torch {torch.__version__}: {exc}"
-        if device is not None and device.startswith("cpu") and case.dtype == "fp16":
-            return "FlexAttention on CPU does not support fp16 (use fp32 or bf16)"
+        if importlib.util.find_spec("torch.nn.attention.flex_attention") is None:
+            return f"FlexAttention is not available in torch {torch.__version__}"
         return None
 
     def _block_mask(self, case: Case, device: torch.device) -> Any:

@@ -23,7 +23,7 @@ def test_fwd_bwd_call_returns_fresh_gradients_each_time() -> None:
     call = make_call(v, inputs, c)
     g1, g2 = call(), call()
     assert isinstance(g1, tuple) and len(g1) == 3
-    assert all(torch.equal(a, b) for a, b in zip(g1, g2))  # not accumulated
+    assert all(torch.equal(a, b) for a, b in zip(g1, g2, strict=True))  # not accumulated
     assert inputs["q"].grad is None
 
 
@@ -32,7 +32,7 @@ def test_bwd_call_reuses_one_graph() -> None:
     c = Case(1, 2, 16, 8, True, "fp32", {}, "softmax.naive", "bwd")
     call = make_call(v, v.make_inputs(c), c)
     first, second = call(), call()
-    assert all(torch.equal(a, b) for a, b in zip(first, second))  # type: ignore[arg-type]
+    assert all(torch.equal(a, b) for a, b in zip(first, second, strict=True))  # type: ignore[arg-type]
 
 
 def test_ok_case_has_metrics_samples_and_provenance() -> None:

@@ -85,7 +85,7 @@ def test_newer_schema_is_refused_with_upgrade_hint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [("{not json", r"bad\.json:1:2: not valid JSON"), ("[1, 2]", "top level is not an object"),
-     ('{"cases": []}', "no 'schema_version'"), ('{"schema_version": "one"}', "malformed")],
+     ('{"cases": []}', r"no 'schema_version'"), ('{"schema_version": "one"}', "malformed")],
 )
 def test_bad_files_name_the_problem(tmp_path: Path, text: str, match: str) -> None:
     p = tmp_path / "bad.json"

@@ -54,7 +54,7 @@ def test_streaming_gradients_match_naive() -> None:
         (q @ k.transpose(-1, -2) / 8**0.5).masked_fill(
             torch.ones(77, 77, dtype=torch.bool).triu(1), float("-inf")), -1) @ v
     g_ref = torch.autograd.grad(ref.sum(), (q, k, v))
-    for a, b in zip(g, g_ref):
+    for a, b in zip(g, g_ref, strict=True):
         assert torch.allclose(a, b, atol=1e-10)
 
 

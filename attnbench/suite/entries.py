@@ -1,0 +1,164 @@
+"""The sweep-defining parts of a suite: shape axes, dtype and pass axes, variant entries.
+
+Each reader takes a :class:`~attnbench.suite.fields.Reader` and a
+:class:`~attnbench.suite.yamlpos.YNode` and returns validated values or raises a located
+:class:`~attnbench.errors.SuiteError`. Variant names are resolved through the registry and
+their ``params`` checked against each parameter's :class:`~attnbench.variants.ParamSpec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from attnbench import variants
+from attnbench.case import PASSES, SUITE_DTYPES
+from attnbench.errors import UnknownVariantError
+from attnbench.suite.fields import Reader, read_optional
+from attnbench.suite.schema import AXIS_DEFAULTS, AXIS_NAMES, REQUIRED_AXES, VariantRef
+from attnbench.suite.yamlpos import YNode
+from attnbench.variants import ParamSpec, Variant
+
+VARIANT_KEYS = ("name", "impl", "params", "axes", "dtype", "pass")
+DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
+                 "bfloat16": "bf16"}  # fmt: skip
+PASS_ALIASES = {"forward": "fwd", "backward": "bwd", "fwd+bwd": "fwd_bwd", "train": "fwd_bwd"}
+
+Item = Callable[[YNode, str], Any]
+
+
+def read_dtypes(r: Reader, node: YNode) -> tuple[str, ...]:
+    """The dtype axis: one of ``fp32 | fp16 | bf16`` or a list of them."""
+    item = partial(r.choice, choices=SUITE_DTYPES, aliases=DTYPE_ALIASES)
+    return r.axis(node, "dtype", item, "dtype: [fp32, bf16]")
+
+
+def read_passes(r: Reader, node: YNode) -> tuple[str, ...]:
+    """The pass axis: one of ``fwd | bwd | fwd_bwd`` or a list of them."""
+    item = partial(r.choice, choices=PASSES, aliases=PASS_ALIASES)
+    return r.axis(node, "pass", item, "pass: [fwd, fwd_bwd]")
+
+
+def read_axes(r: Reader, node: YNode, what: str, suite_level: bool) -> dict[str, tuple[Any, ...]]:
+    """Shape axes; at suite level ``seq_len`` and ``head_dim`` are required, the rest default.
+
+    A variant's ``axes`` (``suite_level=False``) returns only the axes it sets.
+    """
+    required = {name: f"add e.g. '{name}: {_EXAMPLES[name]}' under axes" for name in REQUIRED_AXES}
+    entries = r.mapping(node, what, AXIS_NAMES, required if suite_level else None)
+    out: dict[str, tuple[Any, ...]] = {}
+    for name in AXIS_NAMES:
+        if name in entries:
+            example = f"{name}: {_EXAMPLES[name]}"
+            out[name] = r.axis(entries[name], f"{what}.{name}", _axis_item(r, name), example)
+        elif suite_level:
+            out[name] = AXIS_DEFAULTS[name]
+    return out
+
+
+_EXAMPLES = {"batch": "[1, 4]", "heads": "[8, 16]", "seq_len": "[1024, 4096]",
+             "head_dim": "[64, 128]", "head_dim_v": "[64]", "causal": "[false, true]"}  # fmt: skip
+
+
+def _axis_item(r: Reader, name: str) -> Item:
+    if name == "causal":
+        return r.boolean
+    if name == "head_dim_v":
+        return lambda node, what: None if node.value is None else r.integer(node, what)
+    return r.integer
+
+
+def read_variants(r: Reader, node: YNode) -> tuple[VariantRef, ...]:
+    """The non-empty ``variants`` list; each entry a name or a mapping (see the loader)."""
+    if not node.is_list or not node.value:
+        got = "an empty list" if node.is_list else node.describe()
+        r.fail(
+            node,
+            f"variants must be a non-empty list of variant entries, got {got}",
+            "e.g. 'variants: [softmax.sdpa, {name: softmax.streaming, params: {block_q: 128}}]'",
+        )
+    return tuple(_variant(r, child, i + 1) for i, child in enumerate(node.value))
+
+
+def _variant(r: Reader, node: YNode, number: int) -> VariantRef:
+    if isinstance(node.value, str):
+        name = _resolve(r, node, node.value, None)
+        return VariantRef(name=name, line=node.line, column=node.column)
+    if not node.is_mapping:
+        r.fail(
+            node,
+            f"variant entry {number} must be a name or a mapping, got {node.describe()}",
+            "write 'softmax.sdpa' or '{name: softmax, impl: streaming, params: {...}}'",
+        )
+    entries = r.mapping(
+        node,
+        f"variant entry {number}",
+        VARIANT_KEYS,
+        {"name": "add e.g. 'name: softmax.sdpa' to the entry"},
+    )
+    impl = r.text(entries["impl"], "impl") if "impl" in entries else None
+    name = _resolve(r, entries["name"], r.text(entries["name"], "name"), impl)
+    variant = variants.get(name)
+    return VariantRef(
+        name=name,
+        params=read_optional(entries, "params", partial(_params, r, variant), {}),
+        line=node.line,
+        column=node.column,
+        axes=read_optional(
+            entries, "axes", partial(read_axes, r, what=f"axes of {name}", suite_level=False), {}
+        ),
+        dtypes=read_optional(entries, "dtype", partial(read_dtypes, r), None),
+        passes=read_optional(entries, "pass", partial(read_passes, r), None),
+    )
+
+
+def _resolve(r: Reader, node: YNode, name: str, impl: str | None) -> str:
+    try:
+        return variants.resolve(name, impl)
+    except UnknownVariantError as exc:
+        hint = "'attnbench list' shows every variant with its parameters"
+        if impl is not None and "." in name:
+            hint = f"give either 'name: family.impl' or 'name: family' with 'impl: {impl}'"
+        r.fail(node, str(exc), hint)
+
+
+def _params(r: Reader, variant: Variant, node: YNode) -> dict[str, tuple[Any, ...]]:
+    info = variant.info
+    allowed = [spec.name for spec in info.params]
+    if not allowed and node.is_mapping and node.value:
+        first = next(iter(node.value))
+        r.fail(
+            node.keys.get(first, node),
+            f"{info.name} takes no parameters, got {first!r}",
+            "remove 'params' from this entry",
+        )
+    entries = r.mapping(node, f"params of {info.name}", allowed)
+    out: dict[str, tuple[Any, ...]] = {}
+    for key, value in entries.items():
+        spec = info.param_spec(key)
+        assert spec is not None  # r.mapping allowed only known names
+        if spec.type in (list, tuple) and value.is_list and not all(c.is_list for c in value.value):
+            value = YNode([value], value.line, value.column, value.origin)  # one list value
+        what = f"parameter {key} of {info.name}"
+        example = f"{key}: [{spec.default!r}]"
+        out[key] = r.axis(value, what, partial(_param_value, r, spec), example)
+    return out
+
+
+def _param_value(r: Reader, spec: ParamSpec, node: YNode, what: str) -> Any:
+    value = node.value
+    if node.is_mapping or (node.is_list and spec.type not in (list, tuple)):
+        r.fail(node, f"{what} must be a single value here, got {node.describe()}")
+    if node.is_list:
+        value = spec.type(child.value for child in node.value)
+    elif spec.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    problem = spec.problem(value)
+    if problem:
+        r.fail(
+            node,
+            f"bad value for {what}: {problem}",
+            f"{spec.name}: {spec.description} (default {spec.default!r})",
+        )
+    return value

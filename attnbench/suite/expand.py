@@ -1,0 +1,178 @@
+"""Suite → the list of :class:`~attnbench.case.Case` to run.
+
+The cases are the product of every axis. The order is deterministic and groups each
+variant's sweep by sequence length, so a run grows its problem size (and its memory) steadily
+and the cases plotted against N for one variant sit together in the result file:
+
+    variants (suite order)
+      seq_len → batch → heads → head_dim → head_dim_v → causal → dtype → pass
+        → the variant's params (in the order the entry lists them)
+
+the leftmost varying slowest. A variant's own ``axes``, ``dtype`` and ``pass`` replace the
+suite's for that variant. ``Case.params`` holds only the parameters the suite sets; the
+others take the variant's defaults implicitly, which keeps case ids short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from attnbench import variants
+from attnbench.case import Case
+from attnbench.errors import InputError, SuiteError, UnknownVariantError, did_you_mean
+from attnbench.suite.schema import AXIS_DEFAULTS, Suite, VariantRef
+from attnbench.variants import Variant
+
+SHAPE_ORDER = ("seq_len", "batch", "heads", "head_dim", "head_dim_v", "causal")
+
+
+def expand(suite: Suite) -> list[Case]:
+    """Every case of ``suite``, in the documented order.
+
+    Raises:
+        SuiteError: at a variant entry's line when the variant cannot run some of its cases
+            (with the fix), when two entries produce the same case id, or when a suite built
+            in code lacks ``seq_len`` / ``head_dim`` or names an unknown variant.
+    """
+    cases: list[Case] = []
+    owner: dict[str, VariantRef] = {}
+    for ref in suite.variants:
+        variant = _variant(suite, ref)
+        ref_cases = list(_cases(suite, ref, variant.info.name))
+        _check_supported(suite, ref, variant, ref_cases)
+        for case in ref_cases:
+            if case.case_id in owner:
+                raise _duplicate(suite, owner[case.case_id], ref, case)
+            owner[case.case_id] = ref
+        cases.extend(ref_cases)
+    return cases
+
+
+def count_cases(suite: Suite) -> int:
+    """How many cases :func:`expand` returns, computed without building them."""
+    return sum(math.prod(len(values) for values in _axes(suite, ref).values())
+               for ref in suite.variants)  # fmt: skip
+
+
+def filter_variants(suite: Suite, names: Sequence[str]) -> Suite:
+    """The suite restricted to the variants named (``run --variant NAME``), in suite order.
+
+    A name matches an entry's full name (``softmax.sdpa``) or its family (``softmax``).
+    No names means no filter.
+
+    Raises:
+        InputError: a name matches no variant of the suite (with a did-you-mean).
+    """
+    if not names:
+        return suite
+    known = sorted({ref.name for ref in suite.variants} | {ref.family for ref in suite.variants})
+    for name in names:
+        if name not in known:
+            guess = did_you_mean(name, known)
+            mean = f"; did you mean {guess!r}?" if guess else ""
+            listed = ", ".join(dict.fromkeys(ref.name for ref in suite.variants))
+            raise InputError(
+                f"--variant {name!r} is not in suite {suite.name!r}{mean} "
+                f"(the suite's variants: {listed})"
+            )
+    wanted = set(names)
+    kept = tuple(ref for ref in suite.variants if ref.name in wanted or ref.family in wanted)
+    return dataclasses.replace(suite, variants=kept)
+
+
+def _error(suite: Suite, ref: VariantRef, message: str, hint: str | None = None) -> SuiteError:
+    return SuiteError(message, path=suite.path, line=ref.line, column=ref.column, hint=hint)
+
+
+def _variant(suite: Suite, ref: VariantRef) -> Variant:
+    try:
+        return variants.get(ref.name)
+    except UnknownVariantError as exc:
+        raise _error(suite, ref, str(exc)) from exc
+
+
+def _axes(suite: Suite, ref: VariantRef) -> dict[str, tuple[Any, ...]]:
+    """Every axis of one variant entry, in expansion order (shape, dtype, pass, params)."""
+    shape: Mapping[str, tuple[Any, ...]] = {**AXIS_DEFAULTS, **suite.axes, **ref.axes}
+    missing = [name for name in SHAPE_ORDER if name not in shape]
+    if missing:
+        raise _error(
+            suite,
+            ref,
+            f"the suite has no axes {', '.join(missing)}",
+            "every suite needs axes.seq_len and axes.head_dim",
+        )
+    axes = {name: tuple(shape[name]) for name in SHAPE_ORDER}
+    axes["dtype"] = ref.dtypes if ref.dtypes is not None else suite.dtypes
+    axes["pass"] = ref.passes if ref.passes is not None else suite.passes
+    axes.update({f"param:{key}": tuple(values) for key, values in ref.params.items()})
+    return axes
+
+
+def _cases(suite: Suite, ref: VariantRef, full_name: str) -> Iterator[Case]:
+    axes = _axes(suite, ref)
+    names = list(axes)
+    for combo in itertools.product(*axes.values()):
+        point = dict(zip(names, combo, strict=True))
+        params = {key[6:]: value for key, value in point.items() if key.startswith("param:")}
+        yield Case(
+            batch=point["batch"],
+            heads=point["heads"],
+            seq_len=point["seq_len"],
+            head_dim=point["head_dim"],
+            head_dim_v=point["head_dim_v"],
+            causal=point["causal"],
+            dtype=point["dtype"],
+            pass_=point["pass"],
+            params=params,
+            variant=full_name,
+        )
+
+
+def _check_supported(suite: Suite, ref: VariantRef, variant: Variant, cases: list[Case]) -> None:
+    failing = [(case, why) for case in cases if (why := variant.unsupported(case, None))]
+    if not failing:
+        return
+    case, why = failing[0]
+    raise _error(
+        suite,
+        ref,
+        f"{variant.info.name} cannot run {len(failing)} of its {len(cases)} cases, "
+        f"e.g. {case.case_id}: {why}",
+        _fix(variant, case),
+    )
+
+
+def _fix(variant: Variant, case: Case) -> str:
+    """What to write on the variant's entry so that it only gets cases it can run."""
+    entry = "on this variant's entry (a per-variant override)"
+    if case.causal and variant.unsupported(case.replace(causal=False), None) is None:
+        return f"set 'axes: {{causal: [false]}}' {entry}"
+    if case.pass_ != "fwd" and variant.unsupported(case.replace(pass_="fwd"), None) is None:
+        return f"set 'pass: [fwd]' {entry}"
+    if case.params:
+        return "change the params of this entry to values the variant accepts"
+    return f"restrict the axes it sweeps with 'axes: {{...}}' {entry}, or remove it"
+
+
+def _duplicate(suite: Suite, first: VariantRef, second: VariantRef, case: Case) -> SuiteError:
+    if first is second:
+        return _error(
+            suite,
+            second,
+            f"this variant entry produces case {case.case_id} twice",
+            "two axis values describe the same case; head_dim_v equal to head_dim is the "
+            "same as leaving head_dim_v out (null)",
+        )
+    where = f"the entry at line {first.line}" if first.line is not None else "an earlier entry"
+    return _error(
+        suite,
+        second,
+        f"this variant entry repeats case {case.case_id} of {where}",
+        "list each variant once; sweep a parameter with a list instead, "
+        "e.g. 'params: {block_q: [128, 256]}'",
+    )

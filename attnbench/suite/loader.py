@@ -1,0 +1,253 @@
+"""Suite file (YAML, ``version: 1``) → validated :class:`~attnbench.suite.schema.Suite`.
+
+The file is read with a safe YAML loader only, keeping the line and column of every value, so
+each mistake is reported before anything runs as ``file:line:column: message`` with the
+allowed values and a did-you-mean (design §3.2). Overrides from ``attnbench run --set
+KEY=VALUE`` are applied to the YAML tree before validation; a mistake they cause is reported
+against ``--set KEY=VALUE`` instead of a line.
+
+Keys (``*`` required)::
+
+    version*: 1
+    name*: long_context
+    description: free text
+    device: auto                 # auto | cpu | cuda | cuda:N
+    dtype: [bf16]                # fp32 | fp16 | bf16; a list is an axis
+    pass: [fwd, fwd_bwd]         # fwd | bwd | fwd_bwd; a list is an axis
+    axes*:                       # every list is an axis; the cases are their product
+      batch: 1                   # default 1
+      heads: 16                  # default 8
+      seq_len*: [1024, 4096]
+      head_dim*: [64, 128]
+      head_dim_v: 64             # default: = head_dim
+      causal: [false, true]      # default false
+    variants*:
+      - softmax.sdpa             # family.impl, or a bare family for its default impl
+      - {name: cog, impl: streaming, params: {iters: [1, 5]}}
+      - {name: softmax.naive, axes: {seq_len: [1024]}}
+    timing: {warmup_ms, min_samples, min_time_ms, max_time_s, target_rel_iqr, max_samples,
+             flush: cold | hot, cuda_graph: bool}
+    power: {enabled: auto | on | off, min_window_s, sample_period_ms, cooldown_s,
+            idle_baseline_s, throttle_fraction}
+    check: reduced               # reduced | full | off
+    seed: 0
+
+A variant entry is a name or a mapping with ``name`` (required), ``impl``, ``params``,
+``axes``, ``dtype`` and ``pass``. ``params`` values are a scalar or a list; a list is an axis
+(for a list-valued parameter, write a list of lists to sweep it).
+
+**Per-variant overrides (attnbench extension).** A variant's ``axes`` (any subset of the
+shape axis names), ``dtype`` and ``pass`` replace the suite's for that variant only. This lets
+a variant that cannot run causal masking sit in a suite whose causal axis is
+``[false, true]`` (``axes: {causal: [false]}``), or a materialising O(N²) kernel stop at 8K
+tokens (``axes: {seq_len: [1024, 2048, 4096, 8192]}``) while the others go on to 32K.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from attnbench.errors import InputError
+from attnbench.suite.entries import read_axes, read_dtypes, read_passes, read_variants
+from attnbench.suite.expand import expand
+from attnbench.suite.fields import Reader, read_optional, suggest
+from attnbench.suite.schema import (
+    CHECK_MODES,
+    FLUSH_MODES,
+    POWER_MODES,
+    SUITE_VERSION,
+    PowerSettings,
+    Suite,
+    TimingSettings,
+)
+from attnbench.suite.yamlpos import YNode, apply_override, parse, parse_override
+
+TOP_KEYS = (
+    "version", "name", "description", "device", "dtype", "pass",
+    "axes", "variants", "timing", "power", "check", "seed",
+)  # fmt: skip
+REQUIRED_TOP = {
+    "version": "add 'version: 1' as the first line",
+    "name": "add e.g. 'name: my_suite' (it is also the default result file name)",
+    "axes": "add e.g. 'axes: {seq_len: [1024, 4096], head_dim: [64]}'",
+    "variants": "add e.g. 'variants: [softmax.sdpa, softmax.naive]'",
+}
+TIMING_KEYS = tuple(f.name for f in dataclasses.fields(TimingSettings))
+POWER_KEYS = tuple(f.name for f in dataclasses.fields(PowerSettings))
+MINIMAL = "a minimal suite: {version: 1, name: mine, axes: {seq_len: [1024], head_dim: [64]}, "
+MINIMAL += "variants: [softmax.sdpa]}"
+
+
+def load_suite(path: str | Path, overrides: Sequence[str] = ()) -> Suite:
+    """Load and validate a suite file, then check that every case it expands to can run.
+
+    Args:
+        path: the YAML file.
+        overrides: ``KEY=VALUE`` strings from ``--set`` (dotted key, YAML value).
+
+    Raises:
+        InputError: the file does not exist or cannot be read.
+        SuiteError: any mistake in the file or the overrides, located by line and column.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise InputError(f"suite path is a directory, not a file: {path}")
+    if not file.exists():
+        raise InputError(f"suite file not found: {path}")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read suite file {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"suite file {path} is not UTF-8 text: {exc}") from exc
+    return _load(text, str(path), overrides, data)
+
+
+def load_suite_text(text: str, path: str = "<string>", overrides: Sequence[str] = ()) -> Suite:
+    """Like :func:`load_suite` for YAML already in memory; ``path`` names it in errors."""
+    return _load(text, path, overrides, text.encode("utf-8"))
+
+
+def content_hash(data: bytes, overrides: Sequence[str] = ()) -> str:
+    """sha256 hex of the file's bytes, followed by each override (``\\n--set KEY=VALUE``)."""
+    digest = hashlib.sha256(data)
+    for override in overrides:
+        digest.update(b"\n--set " + override.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _load(text: str, path: str, overrides: Sequence[str], data: bytes) -> Suite:
+    reader = Reader(path)
+    root = parse(text, path)
+    if root is None:
+        reader.fail(None, "the suite file is empty", MINIMAL)
+    if not root.is_mapping:
+        reader.fail(
+            root, f"a suite must be a mapping of 'key: value' lines, got {root.describe()}", MINIMAL
+        )
+    for override in overrides:
+        keys, value = parse_override(override, path)
+        apply_override(root, keys, value, path)
+    suite = _suite(reader, root)
+    suite = dataclasses.replace(suite, path=path, content_hash=content_hash(data, overrides))
+    expand(suite)  # rejects cases a variant cannot run and duplicate case ids
+    return suite
+
+
+def _suite(r: Reader, root: YNode) -> Suite:
+    top = r.mapping(root, "the suite", TOP_KEYS, REQUIRED_TOP)
+    _version(r, top["version"])
+    optional = partial(read_optional, top)
+    return Suite(
+        name=r.text(top["name"], "name"),
+        description=optional("description", partial(r.text, what="description"), ""),
+        device=optional("device", partial(_device, r), "auto"),
+        dtypes=optional("dtype", partial(read_dtypes, r), ("fp32",)),
+        passes=optional("pass", partial(read_passes, r), ("fwd",)),
+        axes=read_axes(r, top["axes"], "axes", suite_level=True),
+        variants=read_variants(r, top["variants"]),
+        timing=optional("timing", partial(_settings, r, TimingSettings, _TIMING), TimingSettings()),
+        power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),
+        check=optional("check", partial(_check, r), "reduced"),
+        seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
+    )
+
+
+def _version(r: Reader, node: YNode) -> None:
+    value = node.value
+    if isinstance(value, int) and not isinstance(value, bool) and value == SUITE_VERSION:
+        return
+    newer = isinstance(value, int) and not isinstance(value, bool) and value > SUITE_VERSION
+    r.fail(
+        node,
+        f"unsupported suite version {node.plain()}; supported versions: {SUITE_VERSION}",
+        "this file needs a newer attnbench: pip install -U attnbench"
+        if newer
+        else f"write 'version: {SUITE_VERSION}' (an unquoted integer)",
+    )
+
+
+def _device(r: Reader, node: YNode) -> str:
+    value = node.value
+    if isinstance(value, str) and (
+        value in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", value)
+    ):
+        return value
+    extra = (
+        suggest(value, ("auto", "cpu", "cuda"), {"gpu": "cuda"}) if isinstance(value, str) else ""
+    )
+    r.fail(
+        node,
+        f"device must be one of auto | cpu | cuda | cuda:N, got {node.describe()}{extra}",
+        "cuda:N picks GPU number N (e.g. cuda:0); auto uses a GPU when there is one",
+    )
+
+
+def _check(r: Reader, node: YNode) -> str:
+    return "off" if node.value is False else r.choice(node, "check", CHECK_MODES)
+
+
+# -------------------------------------------------------------------------- timing / power
+def _settings(
+    r: Reader, cls: type[Any], readers: dict[str, Callable[..., Any]], node: YNode
+) -> Any:
+    section = cls.__name__.replace("Settings", "").lower()
+    entries = r.mapping(node, section, tuple(readers))
+    values = {key: readers[key](r, value, f"{section}.{key}") for key, value in entries.items()}
+    settings = cls(**values)
+    if isinstance(settings, TimingSettings):
+        _check_timing(r, settings, entries)
+    return settings
+
+
+def _check_timing(r: Reader, t: TimingSettings, entries: dict[str, YNode]) -> None:
+    if t.max_samples < t.min_samples:
+        node = entries.get("max_samples") or entries["min_samples"]
+        r.fail(
+            node,
+            f"timing.max_samples ({t.max_samples}) is below timing.min_samples ({t.min_samples})",
+            "raise max_samples or lower min_samples",
+        )
+    if t.min_time_ms > t.max_time_s * 1000.0:
+        node = entries.get("min_time_ms") or entries["max_time_s"]
+        r.fail(
+            node,
+            f"timing.min_time_ms ({t.min_time_ms:g} ms) exceeds timing.max_time_s "
+            f"({t.max_time_s:g} s)",
+            "min_time_ms is in milliseconds, max_time_s in seconds",
+        )
+
+
+def _enabled(r: Reader, node: YNode, what: str) -> str:
+    if isinstance(node.value, bool) and node.raw not in POWER_MODES:
+        return "on" if node.value else "off"  # `enabled: true` / `false`
+    return r.choice(node, what, POWER_MODES)
+
+
+_TIMING: dict[str, Callable[..., Any]] = {
+    "warmup_ms": Reader.number,
+    "min_samples": Reader.integer,
+    "min_time_ms": Reader.number,
+    "max_time_s": partial(Reader.number, positive=True),
+    "target_rel_iqr": Reader.number,
+    "max_samples": Reader.integer,
+    "flush": partial(Reader.choice, choices=FLUSH_MODES),
+    "cuda_graph": Reader.boolean,
+}
+_POWER: dict[str, Callable[..., Any]] = {
+    "enabled": _enabled,
+    "min_window_s": partial(Reader.number, positive=True),
+    "sample_period_ms": partial(Reader.number, positive=True),
+    "cooldown_s": Reader.number,
+    "idle_baseline_s": Reader.number,
+    "throttle_fraction": partial(Reader.number, positive=True, maximum=1.0),
+}
+assert tuple(_TIMING) == TIMING_KEYS and tuple(_POWER) == POWER_KEYS

@@ -1,0 +1,344 @@
+"""Suite loading: valid files round-trip, every mistake is located and explained."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from attnbench.errors import InputError, SuiteError
+from attnbench.suite import (
+    AXIS_DEFAULTS,
+    PowerSettings,
+    Suite,
+    TimingSettings,
+    VariantRef,
+    load_suite,
+    load_suite_text,
+)
+
+DATA = Path(__file__).parent / "data"
+
+# Line numbers below are 1-based and refer to this text.
+BASE = """\
+version: 1
+name: t
+axes:
+  seq_len: [128, 256]
+  head_dim: 32
+  causal: [false, true]
+variants:
+  - softmax.sdpa
+  - {name: softmax, impl: streaming, params: {block_q: [64, 128]}}
+"""
+
+
+def error(text: str, overrides: tuple[str, ...] = ()) -> SuiteError:
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(text, "s.yaml", overrides)
+    return info.value
+
+
+def drop_line(text: str, number: int) -> str:
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[: number - 1] + lines[number:])
+
+
+# ------------------------------------------------------------------------------ valid suites
+def test_valid_fixture_round_trips_every_field() -> None:
+    suite = load_suite(DATA / "valid.yaml")
+    assert suite.name == "fixture"
+    assert suite.description == "A suite that sets every key."
+    assert suite.version == 1
+    assert suite.device == "cuda:1"
+    assert suite.dtypes == ("fp32", "bf16")
+    assert suite.passes == ("fwd_bwd",)
+    assert dict(suite.axes) == {
+        "batch": (1, 2),
+        "heads": (4,),
+        "seq_len": (128, 256),
+        "head_dim": (32,),
+        "head_dim_v": (16,),
+        "causal": (False, True),
+    }
+    assert suite.variants == (
+        VariantRef("softmax.sdpa", line=15, column=5),
+        VariantRef(
+            "softmax.streaming",
+            params={"block_q": (64, 128), "block_k": (256,)},
+            line=16,
+            column=5,
+            axes={"causal": (False,)},
+            dtypes=("fp32",),
+        ),
+    )
+    assert suite.timing == TimingSettings(5.0, 3, 20.0, 1.5, 0.02, 50, "hot", True)
+    assert suite.power == PowerSettings("off", 0.5, 20.0, 1.0, 2.0, 0.8)
+    assert suite.check == "full"
+    assert suite.seed == 7
+
+
+def test_path_and_content_hash_are_recorded() -> None:
+    path = DATA / "valid.yaml"
+    suite = load_suite(path)
+    assert suite.path == str(path)
+    assert suite.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    other = load_suite(path, ["seed=8"])
+    assert other.content_hash not in ("", suite.content_hash)
+    assert load_suite(path, ["seed=8"]).content_hash == other.content_hash
+
+
+def test_defaults_for_optional_keys() -> None:
+    suite = load_suite_text(BASE)
+    assert isinstance(suite, Suite)
+    assert suite.device == "auto"
+    assert suite.dtypes == ("fp32",)
+    assert suite.passes == ("fwd",)
+    assert suite.axes["batch"] == AXIS_DEFAULTS["batch"] == (1,)
+    assert suite.axes["heads"] == (8,)
+    assert suite.axes["head_dim_v"] == (None,)
+    assert suite.timing == TimingSettings()
+    assert suite.power == PowerSettings()
+    assert (suite.check, suite.seed, suite.description) == ("reduced", 0, "")
+
+
+def test_variant_forms_resolve_to_full_names() -> None:
+    text = BASE.replace("  - softmax.sdpa\n", "") + "  - softmax\n  - {name: softmax.naive}\n"
+    names = [ref.name for ref in load_suite_text(text).variants]
+    assert names == ["softmax.streaming", "softmax.sdpa", "softmax.naive"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("power: {enabled: true}", "on"),
+        ("power: {enabled: false}", "off"),
+        ("power: {enabled: off}", "off"),
+        ("power: {enabled: on}", "on"),
+        ("power: {enabled: auto}", "auto"),
+    ],
+)
+def test_power_enabled_accepts_yaml_booleans(line: str, expected: str) -> None:
+    base = BASE.replace("  - softmax.sdpa\n", "")
+    assert load_suite_text(base + line + "\n").power.enabled == expected
+
+
+def test_yaml_words_stay_words() -> None:
+    suite = load_suite_text(BASE.replace("name: t", "name: 2024") + "check: off\n")
+    assert suite.name == "2024"
+    assert suite.check == "off"
+
+
+def test_head_dim_v_null_means_same_as_head_dim() -> None:
+    suite = load_suite_text(BASE.replace("head_dim: 32", "head_dim: 32\n  head_dim_v: null"))
+    assert suite.axes["head_dim_v"] == (None,)
+
+
+def test_yaml_anchors_and_merge_keys() -> None:
+    text = BASE + "timing: &t {min_samples: 3}\npower: {<<: {cooldown_s: 2}, min_window_s: 3}\n"
+    suite = load_suite_text(text)
+    assert suite.timing.min_samples == 3
+    assert (suite.power.cooldown_s, suite.power.min_window_s) == (2.0, 3.0)
+
+
+# ---------------------------------------------------------------------------------- errors
+ERRORS = [
+    # (id, text, line, column, parts of str(err))
+    ("unknown top key", BASE + "varaints: []\n", 10, 1,
+     ["unknown key 'varaints' in the suite", "did you mean 'variants'?", "allowed keys"]),
+    ("unknown axes key", BASE.replace("  seq_len", "  seq_lem"), 4, 3,
+     ["unknown key 'seq_lem' in axes; did you mean 'seq_len'?", "batch, heads, seq_len"]),
+    ("unknown power key", BASE + "power: {enabld: on}\n", 10, 9,
+     ["unknown key 'enabld' in power; did you mean 'enabled'?"]),
+    ("unknown variant key", BASE.replace("impl: streaming", "imp: streaming"), 9, 21,
+     ["unknown key 'imp' in variant entry 2; did you mean 'impl'?", "name, impl, params, axes"]),
+    ("unknown variant axes key", BASE + "  - {name: softmax.naive, axes: {causl: [false]}}\n",
+     10, 34, ["unknown key 'causl' in axes of softmax.naive; did you mean 'causal'?"]),
+    ("seq_len not int", BASE.replace("[128, 256]", '"abc"'), 4, 12,
+     ["axes.seq_len must be a positive integer, got 'abc' (a string)"]),
+    ("heads float", BASE.replace("head_dim: 32", "head_dim: 32\n  heads: 1.5"), 6, 10,
+     ["axes.heads must be a positive integer, got 1.5 (a number)"]),
+    ("batch bool", BASE.replace("head_dim: 32", "head_dim: 32\n  batch: true"), 6, 10,
+     ["axes.batch must be a positive integer, got true (a boolean)"]),
+    ("causal maybe", BASE.replace("[false, true]", "maybe"), 6, 11,
+     ["axes.causal must be true or false, got 'maybe' (a string)"]),
+    ("min_samples negative", BASE + "timing: {min_samples: -3}\n", 10, 23,
+     ["timing.min_samples must be a positive integer, got -3"]),
+    ("max_time_s zero", BASE + "timing: {max_time_s: 0}\n", 10, 22,
+     ["timing.max_time_s must be a number > 0, got 0"]),
+    ("max below min samples", BASE + "timing: {min_samples: 9, max_samples: 3}\n", 10, 39,
+     ["timing.max_samples (3) is below timing.min_samples (9)"]),
+    ("min_time over max_time", BASE + "timing: {min_time_ms: 5000, max_time_s: 1}\n", 10, 23,
+     ["exceeds timing.max_time_s (1 s)", "milliseconds"]),
+    ("flush", BASE + "timing: {flush: warm}\n", 10, 17,
+     ["timing.flush must be one of cold | hot, got 'warm'"]),
+    ("cuda_graph", BASE + "timing: {cuda_graph: 1}\n", 10, 22,
+     ["timing.cuda_graph must be true or false, got 1 (an integer)"]),
+    ("throttle over 1", BASE + "power: {throttle_fraction: 1.5}\n", 10, 28,
+     ["power.throttle_fraction must be a number > 0 and <= 1, got 1.5"]),
+    ("enabled maybe", BASE + "power: {enabled: maybe}\n", 10, 18,
+     ["power.enabled must be one of auto | on | off, got 'maybe'"]),
+    ("seed bool", BASE + "seed: true\n", 10, 7,
+     ["seed must be an integer >= 0, got true (a boolean)"]),
+    ("check", BASE + "check: ful\n", 10, 8,
+     ["check must be one of reduced | full | off, got 'ful'", "did you mean 'full'?"]),
+    ("missing version", drop_line(BASE, 1), 1, 1,
+     ["the suite is missing the required key 'version'", "version: 1"]),
+    ("missing name", drop_line(BASE, 2), 1, 1, ["missing the required key 'name'"]),
+    ("missing variants", BASE.split("variants:")[0], 1, 1,
+     ["missing the required key 'variants'", "variants: [softmax.sdpa"]),
+    ("missing axes", "version: 1\nname: t\nvariants: [softmax.sdpa]\n", 1, 1,
+     ["missing the required key 'axes'", "seq_len"]),
+    ("missing seq_len", drop_line(BASE, 4), 3, 1,
+     ["axes is missing the required key 'seq_len'", "seq_len: [1024, 4096]"]),
+    ("missing variant name", BASE + "  - {impl: naive}\n", 10, 5,
+     ["variant entry 3 is missing the required key 'name'"]),
+    ("version 2", BASE.replace("version: 1", "version: 2"), 1, 10,
+     ["unsupported suite version 2; supported versions: 1", "newer attnbench"]),
+    ("version string", BASE.replace("version: 1", "version: '1'"), 1, 10,
+     ["unsupported suite version '1'", "unquoted integer"]),
+    ("unknown dtype", BASE + "dtype: [fp32, float16]\n", 10, 15,
+     ["dtype must be one of fp32 | fp16 | bf16, got 'float16'", "did you mean 'fp16'?"]),
+    ("unknown pass", BASE + "pass: fwd_bw\n", 10, 7,
+     ["pass must be one of fwd | bwd | fwd_bwd, got 'fwd_bw'", "did you mean 'fwd_bwd'?"]),
+    ("unknown device", BASE + "device: gpu\n", 10, 9,
+     ["device must be one of auto | cpu | cuda | cuda:N, got 'gpu'", "did you mean 'cuda'?"]),
+    ("bad cuda index", BASE + "device: cuda:x\n", 10, 9, ["got 'cuda:x'", "cuda:0"]),
+    ("empty axis", BASE.replace("[128, 256]", "[]"), 4, 12,
+     ["axes.seq_len is an empty list; an axis needs at least one value"]),
+    ("duplicate axis value", BASE.replace("[128, 256]", "[128, 256, 128]"), 4, 23,
+     ["axes.seq_len lists 128 twice (first at line 4)"]),
+    ("empty dtype list", BASE + "dtype: []\n", 10, 8, ["dtype is an empty list"]),
+    ("unknown variant", BASE.replace("softmax.sdpa", "sofmax.sdpa"), 8, 5,
+     ["unknown variant 'sofmax.sdpa'", "Did you mean 'softmax.sdpa'?", "attnbench list"]),
+    ("unknown impl", BASE.replace("impl: streaming", "impl: streeming"), 9, 12,
+     ["unknown variant 'softmax.streeming'", "Did you mean 'softmax.streaming'?"]),
+    ("dotted name with impl", BASE + "  - {name: softmax.sdpa, impl: math}\n", 10, 12,
+     ["unknown variant 'softmax.sdpa.math'", "either 'name: family.impl'"]),
+    ("unknown param", BASE.replace("block_q", "blok_q"), 9, 47,
+     ["unknown key 'blok_q' in params of softmax.streaming; did you mean 'block_q'?",
+      "block_q, block_k"]),
+    ("bad param value", BASE.replace("[64, 128]", "[0, 64]"), 9, 57,
+     ["bad value for parameter block_q of softmax.streaming: block_q must be >= 1, got 0",
+      "query block size"]),
+    ("param wrong type", BASE.replace("[64, 128]", "fast"), 9, 56,
+     ["block_q must be int, got str 'fast'"]),
+    ("params on a variant without any", BASE + "  - {name: softmax.naive, params: {x: 1}}\n",
+     10, 36, ["softmax.naive takes no parameters, got 'x'"]),
+    ("variant entry a number", BASE + "  - 42\n", 10, 5,
+     ["variant entry 3 must be a name or a mapping, got 42 (an integer)"]),
+    ("variants empty", BASE.split("variants:")[0] + "variants: []\n", 7, 11,
+     ["variants must be a non-empty list of variant entries, got an empty list"]),
+    ("axes a list", BASE.split("axes:")[0] + "axes: [1]\nvariants: [softmax.sdpa]\n", 3, 7,
+     ["axes must be a mapping of 'key: value' lines, got a list"]),
+    ("top level list", "- version: 1\n", 1, 1,
+     ["a suite must be a mapping of 'key: value' lines, got a list", "minimal suite"]),
+    ("duplicate key", BASE + "name: u\n", 10, 1,
+     ["duplicate key 'name' (first given at line 2)"]),
+    ("syntax", "version: 1\nname: [x\n", 3, 1,
+     ["invalid YAML: expected ',' or ']'", "at line 2", "brackets are closed"]),
+    ("bad indentation", "version: 1\n name: x\n", 2, 6,
+     ["invalid YAML: mapping values are not allowed here"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "parts"),
+    [case[1:] for case in ERRORS],
+    ids=[case[0] for case in ERRORS],
+)
+def test_error_is_located_and_explained(
+    text: str, line: int, column: int, parts: list[str]
+) -> None:
+    err = error(text)
+    assert (err.path, err.line, err.column) == ("s.yaml", line, column), str(err)
+    assert str(err).startswith(f"s.yaml:{line}:{column}: ")
+    for part in parts:
+        assert part in str(err)
+
+
+def test_empty_file() -> None:
+    err = error("")
+    assert err.line is None
+    assert str(err).startswith("s.yaml: the suite file is empty")
+
+
+def test_error_files_report_their_path() -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite(DATA / "unknown_key.yaml")
+    assert str(info.value).startswith(f"{DATA / 'unknown_key.yaml'}:9:3: unknown key")
+    assert "did you mean 'min_samples'?" in str(info.value)
+    with pytest.raises(SuiteError) as info:
+        load_suite(DATA / "broken.yaml")
+    assert (info.value.line, info.value.column) == (5, 11)
+    with pytest.raises(SuiteError) as info:
+        load_suite(DATA / "tabs.yaml")
+    assert (info.value.line, info.value.column) == (4, 1)
+    assert "indent with spaces" in str(info.value)
+
+
+def test_missing_file_is_an_input_error() -> None:
+    with pytest.raises(InputError) as info:
+        load_suite(DATA / "nope.yaml")
+    assert str(info.value) == f"suite file not found: {DATA / 'nope.yaml'}"
+    assert not isinstance(info.value, SuiteError)
+    with pytest.raises(InputError, match="is a directory"):
+        load_suite(DATA)
+
+
+# ------------------------------------------------------------------------------- overrides
+def test_overrides_apply_before_validation() -> None:
+    suite = load_suite_text(
+        BASE,
+        overrides=[
+            "axes.seq_len=[512, 1024]",
+            "timing.min_time_ms=50",
+            "dtype=bf16",
+            "name=x",
+            "power.enabled=off",
+            "variants.1.params.block_q=[32]",
+        ],
+    )
+    assert suite.axes["seq_len"] == (512, 1024)
+    assert suite.timing.min_time_ms == 50.0
+    assert suite.timing.min_samples == TimingSettings().min_samples
+    assert suite.dtypes == ("bf16",)
+    assert suite.name == "x"
+    assert suite.power.enabled == "off"
+    assert suite.variants[1].params == {"block_q": (32,)}
+
+
+def test_override_value_may_contain_equals_and_empty_means_null() -> None:
+    assert load_suite_text(BASE, overrides=["description=a=b"]).description == "a=b"
+    err = error(BASE, ("axes.batch=",))
+    assert str(err) == "--set axes.batch=: axes.batch must be a positive integer, got null (null)"
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("axes.seq_lem=[128]",
+         "--set axes.seq_lem=[128]: unknown key 'seq_lem' in axes; did you mean 'seq_len'?"),
+        ("axs.seq_len=1",
+         "--set axs.seq_len=1: unknown key 'axs' in the suite; did you mean 'axes'?"),
+        ("axes.seq_len=abc", "--set axes.seq_len=abc: axes.seq_len must be a positive integer"),
+        ("dtype=fp8", "--set dtype=fp8: dtype must be one of fp32 | fp16 | bf16, got 'fp8'"),
+        ("seq_len", "--set seq_len: expected KEY=VALUE"),
+        ("=3", "--set =3: expected KEY=VALUE"),
+        ("axes..seq_len=3", "--set axes..seq_len=3: expected KEY=VALUE"),
+        ("axes.seq_len=[1,", "--set axes.seq_len=[1,: invalid YAML"),
+        ("name.x=1", "--set name.x=1: cannot set 'x': name is 't' (a string), not a mapping"),
+        ("variants.7.name=x", "--set variants.7.name=x: variants is a list of 2; '7' is not an"),
+    ],
+)  # fmt: skip
+def test_override_errors_name_the_override(override: str, expected: str) -> None:
+    err = error(BASE, (override,))
+    assert err.line is None
+    assert err.path == f"--set {override}"
+    assert str(err).startswith(expected)
+
+
+def test_override_errors_do_not_hide_file_errors() -> None:
+    err = error(BASE.replace("  seq_len", "  seq_lem"), ("axes.seq_len=[1]",))
+    assert (err.path, err.line) == ("s.yaml", 4)
