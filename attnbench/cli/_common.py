@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 from rich.console import Console
 from typer.exceptions import TyperException
@@ -15,13 +18,19 @@ def err_console() -> Console:
     """Console on stderr for diagnostics and progress (stdout carries data only)."""
     global _err
     if _err is None:
-        _err = Console(stderr=True, highlight=False)
+        _err = Console(stderr=True, highlight=False, soft_wrap=True)
     return _err
 
 
+PIPED_WIDTH = 120
+"""Table width when stdout is not a terminal and COLUMNS is unset (rich would use 80)."""
+
+
 def out_console(width: int | None = None) -> Console:
-    """Console on stdout for tables and data."""
-    return Console(width=width, highlight=False, soft_wrap=False)
+    """Console on stdout for tables and data; plain lines never wrap."""
+    if width is None and not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        width = PIPED_WIDTH
+    return Console(width=width, highlight=False, soft_wrap=True)
 
 
 def handled_errors() -> tuple[type[BaseException], ...]:

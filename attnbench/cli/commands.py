@@ -9,12 +9,14 @@ from attnbench.cli.check import check_command
 from attnbench.cli.env import env_command
 from attnbench.cli.list_variants import list_command
 from attnbench.cli.run import run_command
+from attnbench.cli.show import show_command
 from attnbench.cli.validate import validate_command
 
 COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("run", run_command),
     ("validate", validate_command),
     ("list", list_command),
+    ("show", show_command),
     ("check", check_command),
     ("env", env_command),
 ]

@@ -9,6 +9,7 @@ samples, one more call is watched for peak memory, and the energy window runs la
 from __future__ import annotations
 
 import gc
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -183,8 +184,31 @@ def _measure_into(
         result.warnings.append("NOT_CONVERGED")
     if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
+    _note_host_load(result, device)
     _measure_memory(result, call, device)
     _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
+
+
+def host_load() -> float | None:
+    """The host's 1-minute load average (None where the OS does not report one)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def _note_host_load(result: CaseResult, device: Device) -> None:
+    """Record the load average; on CPU, ``HOST_BUSY`` when it exceeds the logical CPU count.
+
+    Other runnable processes steal cores from torch's thread pool, whose barriers then wait
+    whole scheduler time slices: samples quantised to a few milliseconds are the symptom.
+    """
+    load = host_load()
+    if load is None:
+        return
+    result.metrics["host/load_avg_1m"] = load
+    if device.kind == "cpu" and load > (os.cpu_count() or 1) + 0.5:
+        result.warnings.append("HOST_BUSY")
 
 
 def _percent_of_peak(result: CaseResult, case: Case, peak: GpuPeak | None) -> None:

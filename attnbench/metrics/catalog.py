@@ -62,6 +62,7 @@ _METRICS = [
     Metric("temperature/max_c", "°C", "lower", "highest GPU temperature in the window"),
     Metric("utilization/gpu_mean_pct", "%", "none", "mean GPU utilisation in the window"),
     Metric("memory/device_used_max_bytes", "bytes", "none", "NVML memory used, max"),
+    Metric("host/load_avg_1m", "load", "none", "host 1-minute load average after sampling"),
     Metric("telemetry/sample_period_ms", "ms", "none", "sampler period actually achieved"),
 ]
 

@@ -132,8 +132,14 @@ def resolve(name: str, impl: str | None = None) -> str:
     choices = sorted(set(_classes) | set(_defaults))
     guess = did_you_mean(full, choices)
     hint = f" Did you mean {guess!r}?" if guess else ""
+    family = full.split(".", 1)[0]
+    if family in _defaults:
+        impls = sorted(n for n in _classes if n.startswith(family + "."))
+        known = f"{family} implementations: {', '.join(impls)}"
+    else:
+        known = f"families: {', '.join(sorted(_defaults))}"
     raise UnknownVariantError(
-        f"unknown variant {full!r}.{hint} Known: {', '.join(choices)}"
+        f"unknown variant {full!r}.{hint} Known {known} (`attnbench list` shows them all)"
     )
 
 

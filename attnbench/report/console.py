@@ -1,0 +1,192 @@
+"""rich tables for a stored run: the results table, a ratio-to-baseline table, footnotes.
+
+Builders return renderables; :func:`render_run` is the one place that prints. Each variant
+opens its own section with a title row; numbers are right-aligned and never wrap. Why a case
+did not run is a numbered footnote under the table (in full in the JSON), so long torch
+messages never squeeze the numbers.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from attnbench.report.captions import (
+    WARNING_TEXT,
+    energy_gaps,
+    header_lines,
+    legend,
+    warning_lines,
+)
+from attnbench.report.format import DASH, format_ratio, format_time
+from attnbench.report.rows import (
+    STATUS_STYLE,
+    Column,
+    Report,
+    Row,
+    build_report,
+    columns_present,
+    ordered_cases,
+    plan_shapes,
+    shape_key,
+)
+from attnbench.results.schema import STATUS_OK, CaseResult, RunResult
+
+__all__ = ["WARNING_TEXT", "ratio_table", "render_run", "results_table"]
+
+_INDENT = " "
+_DROP_ORDER = ("backend", "energy", "error", "iqr", "memory", "tflops", "notes")
+"""Columns given up, in this order, when the table is wider than the console."""
+
+
+def _new_table() -> Table:
+    return Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+        collapse_padding=True,
+    )
+
+
+def _add_columns(table: Table, columns: list[Column]) -> None:
+    for col in columns:
+        header = "case" if col.key == "shape" else col.header
+        if col.key == "notes":  # the one column rich may narrow: it wraps between codes
+            table.add_column(header, overflow="fold")
+        else:
+            table.add_column(header, justify="right" if col.numeric else "left", no_wrap=True)
+
+
+def _cells(row: Row, columns: list[Column]) -> list[str | Text]:
+    out: list[str | Text] = []
+    for col in columns:
+        value = row.cells[col.key]
+        if col.key == "shape":
+            out.append(_INDENT + value)
+        elif col.key == "status":
+            out.append(Text(value, style=STATUS_STYLE.get(value, "")))
+        elif col.key == "notes":
+            out.append(Text(value, style="yellow" if row.case.status == STATUS_OK else "dim"))
+        else:
+            out.append(value)
+    return out
+
+
+def _results_table(report: Report, columns: list[Column]) -> Table:
+    table = _new_table()
+    _add_columns(table, columns)
+    for i, row in enumerate(report.rows):
+        if row.first_of_variant:
+            table.add_row(Text(row.case.variant, style="bold cyan"))
+        last = i + 1 == len(report.rows) or report.rows[i + 1].first_of_variant
+        table.add_row(*_cells(row, columns), end_section=last)
+    return table
+
+
+def _fit(report: Report, console: Console | None) -> tuple[list[Column], list[Column]]:
+    """Columns to show and columns dropped so the table fits ``console`` without wrapping."""
+    columns = [c for c in columns_present(report.rows) if c.key != "variant"]
+    dropped: list[Column] = []
+    if console is None:
+        return columns, dropped
+    unbounded = console.options.update_width(1 << 16)
+    for key in _DROP_ORDER:
+        natural = console.measure(_results_table(report, columns), options=unbounded).maximum
+        if natural <= console.width:
+            break
+        dropped += [c for c in columns if c.key == key]
+        columns = [c for c in columns if c.key != key]
+    return columns, dropped
+
+
+def results_table(run: RunResult, console: Console | None = None) -> Table:
+    """One row per case under a title row per variant, in report order.
+
+    Columns: compact shape, status, median time, ± relative IQR, TFLOP/s, peak memory
+    (``~`` marks the analytic estimate where nothing was measured), max abs error, backend,
+    energy per call (``n/a`` when not measured) and notes: warning codes, and ``[n]`` pointing
+    to the reason of a case that did not run. Columns with no value in any row are left out.
+
+    Args:
+        run: the run to show.
+        console: when given, the least important columns are dropped until the table fits
+            its width (backend first, then energy, error, IQR, memory, TFLOP/s, notes).
+    """
+    report = build_report(run)
+    return _results_table(report, _fit(report, console)[0])
+
+
+def render_run(run: RunResult, console: Console) -> None:
+    """Print header lines, the results table, the legend, reasons and warning meanings."""
+    report = build_report(run)
+    lines = header_lines(run, report.plan)
+    console.print(Text(lines[0], style="bold"), soft_wrap=False)
+    for line in lines[1:]:
+        console.print(Text(line), soft_wrap=False)
+    columns, dropped = _fit(report, console)
+    console.print()
+    console.print(_results_table(report, columns))
+    console.print()
+    _print_notes(console, [legend()])
+    if dropped:
+        hidden = ", ".join(c.header for c in dropped)
+        _print_notes(console, [f"hidden to fit {console.width} columns: {hidden}"])
+    _print_notes(console, [f"[{i}] {r}" for i, r in enumerate(report.reasons, 1)])
+    _print_notes(console, warning_lines(run.cases))
+    _print_notes(console, [f"energy n/a: {r}" for r in energy_gaps(run.cases)])
+
+
+def _print_notes(console: Console, lines: list[str]) -> None:
+    """Each line on one line of the console, cut with an ellipsis when too long."""
+    for line in lines:
+        console.print(Text(line, style="dim"), no_wrap=True, overflow="ellipsis", crop=True)
+
+
+def _baselines(cases: list[CaseResult], baseline_variant: str) -> dict[tuple[object, ...], float]:
+    out: dict[tuple[object, ...], float] = {}
+    for case in cases:
+        median = case.metric("time/median_ms")
+        if case.variant == baseline_variant and case.status == STATUS_OK and median:
+            out.setdefault(shape_key(case.params), median)
+    return out
+
+
+def ratio_table(run: RunResult, baseline_variant: str = "softmax.sdpa") -> Table:
+    """Each ok case's median time as a multiple of ``baseline_variant`` at the same shape.
+
+    ``2.00×`` means twice the baseline's time (slower), ``0.500×`` half (faster). Shapes
+    where the baseline did not run ok show ``–``; the baseline's own rows are left out.
+    """
+    cases = ordered_cases(run.cases)
+    base = _baselines(cases, baseline_variant)
+    plan = plan_shapes(cases)
+    table = _new_table()
+    table.title = f"median time relative to {baseline_variant}"
+    for header, right in (
+        ("variant", False),
+        ("shape", False),
+        ("median", True),
+        (baseline_variant, True),
+        ("× baseline", True),
+    ):
+        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    previous = None
+    for case in cases:
+        median = case.metric("time/median_ms")
+        if case.variant == baseline_variant or case.status != STATUS_OK or median is None:
+            continue
+        ref = base.get(shape_key(case.params))
+        table.add_row(
+            case.variant if case.variant != previous else "",
+            plan.shape(case),
+            format_time(median),
+            DASH if ref is None else format_time(ref),
+            DASH if ref is None else format_ratio(median / ref),
+        )
+        previous = case.variant
+    if not base:
+        table.caption = f"no ok {baseline_variant} case in this run"
+    return table

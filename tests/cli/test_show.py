@@ -1,0 +1,128 @@
+"""``attnbench show``: every format, through a local app and through the real one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from attnbench.cli.show import show_command
+from attnbench.errors import ResultFileError
+from attnbench.report import to_csv, to_markdown
+from attnbench.results.store import dumps, load_results, save_results
+from tests.report.conftest import GOLDEN, normalise, sample_run
+
+runner = CliRunner()
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("show")(show_command)
+
+    @app.callback()
+    def main() -> None:
+        """attnbench (test app)."""
+
+    return app
+
+
+@pytest.fixture
+def run_file(tmp_path: Path) -> Path:
+    return save_results(sample_run(), tmp_path / "run.json")
+
+
+@pytest.fixture(autouse=True)
+def _plain_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No terminal, no forced colour, no inherited width: output is the pipe layout."""
+    for name in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_table_is_the_default_and_matches_the_golden_file(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file)])
+    assert result.exit_code == 0, result.output
+    assert normalise(result.stdout) == (GOLDEN / "run_120.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("flag", ["--format", "-f"])
+def test_markdown(run_file: Path, flag: str) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), flag, "markdown"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_markdown(load_results(run_file))
+
+
+def test_csv_is_case_insensitive(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), "-f", "CSV"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_csv(load_results(run_file))
+
+
+def test_json_is_the_stored_dict(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(run_file.read_text(encoding="utf-8"))
+    assert result.stdout == dumps(load_results(run_file))
+
+
+def test_unknown_format_is_a_usage_error(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), "-f", "html"])
+    assert result.exit_code == 2
+
+
+def test_missing_file_raises_result_file_error(tmp_path: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(tmp_path / "nope.json")])
+    assert isinstance(result.exception, ResultFileError)
+    assert "result file not found" in str(result.exception)
+
+
+def test_newer_file_raises_result_file_error(tmp_path: Path) -> None:
+    data = sample_run().to_dict()
+    data["schema_version"] = "99.0.0"
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(_app(), ["show", str(path)])
+    assert isinstance(result.exception, ResultFileError)
+    assert "Upgrade attnbench" in str(result.exception)
+
+
+# Through the real application: needs ``show`` registered in attnbench.cli.commands.
+
+
+def test_registered_in_the_app(run_file: Path) -> None:
+    from attnbench.cli import app
+
+    result = runner.invoke(app, ["show", str(run_file), "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_csv(load_results(run_file))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "result file not found"),
+        ("{not json", "not valid JSON"),
+        ('{"schema_version": "99.0.0"}', "newer than this attnbench"),
+    ],
+)
+def test_bad_file_exits_2_with_a_message(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    message: str,
+) -> None:
+    from attnbench.cli import main
+
+    path = tmp_path / "run.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["attnbench", "show", str(path)])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert message in " ".join(captured.err.split())  # the error console may wrap lines
+    assert captured.out == ""
