@@ -101,5 +101,5 @@ def test_missing_file() -> None:
 
 
 def test_older_version_without_migration_is_refused() -> None:
-    with pytest.raises(ResultFileError, match="no migration from result schema 0.9.0"):
+    with pytest.raises(ResultFileError, match=r"no migration from result schema 0\.9\.0"):
         migrate({"schema_version": "0.9.0"})
