@@ -230,6 +230,8 @@ def _measure_memory(result: CaseResult, call: Callable[[], object], device: Devi
         result.metrics["memory/peak_bytes"] = float(mem.peak_bytes)
     if mem.peak_reserved_bytes is not None:
         result.metrics["memory/peak_reserved_bytes"] = float(mem.peak_reserved_bytes)
+    if "rss_peak_bytes" in mem.details:
+        result.metrics["memory/rss_peak_bytes"] = float(mem.details["rss_peak_bytes"])
     result.models["memory_method"] = mem.method
 
 

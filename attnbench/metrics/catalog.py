@@ -44,6 +44,7 @@ _METRICS = [
     Metric("throughput/tokens_per_s", "tokens/s", "higher", "B*N over the median time"),
     Metric("bytes/moved", "bytes", "none", "modelled minimum bytes moved per call"),
     Metric("memory/peak_bytes", "bytes", "lower", "measured peak above the pre-call level"),
+    Metric("memory/rss_peak_bytes", "bytes", "lower", "CPU resident-set peak above pre-call"),
     Metric("memory/peak_reserved_bytes", "bytes", "lower", "GPU allocator reserved peak"),
     Metric("memory/estimate_bytes", "bytes", "lower", "analytic forward working-memory estimate"),
     Metric("memory/inputs_bytes", "bytes", "none", "bytes held by the case's inputs"),
