@@ -21,6 +21,7 @@ import torch
 
 from attnbench import Case, variants
 from attnbench.devices import CpuDevice
+from attnbench.errors import UnsupportedCase
 from attnbench.measure.bench import make_call
 from attnbench.measure.timing import measure
 from attnbench.suite.schema import TimingSettings
@@ -52,6 +53,9 @@ def part_time(n: int) -> None:
         try:
             base = median_ms("softmax.sdpa", case.replace(variant="softmax.sdpa"), QUICK)
             ms = median_ms(name, case, QUICK)
+        except UnsupportedCase as exc:
+            print(f"{name:<26} {'':>9} {'':>9} {'':>6}  skipped: {str(exc)[:90]}")
+            continue
         except Exception as exc:  # report and continue: a benchmark, not a test
             print(f"{name:<26} error: {type(exc).__name__}: {str(exc)[:80]}")
             continue

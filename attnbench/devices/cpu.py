@@ -62,7 +62,7 @@ def allocator_peak_bytes(prof: torch.profiler.profile) -> int:
     events.sort(key=lambda e: e.start_ns())
     live = peak = 0
     for e in events:
-        live += e.nbytes()
+        live += int(e.nbytes())  # type: ignore[attr-defined]  # missing from torch's stubs
         peak = max(peak, live)
     return peak
 
@@ -148,13 +148,13 @@ class CpuDevice(Device):
             activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True
         )
         with _quiet_native_stderr():
-            prof.__enter__()
+            prof.__enter__()  # type: ignore[no-untyped-call]
         try:
             with RssPeakSampler() as sampler:
                 yield stats
         finally:
             with _quiet_native_stderr():
-                prof.__exit__(None, None, None)
+                prof.__exit__(None, None, None)  # type: ignore[no-untyped-call]
         rss_peak = sampler.max_rss
         if hwm_ok:
             hwm = _read_vm_hwm_bytes()

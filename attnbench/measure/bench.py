@@ -115,6 +115,18 @@ def _skeleton(variant: Variant, case: Case) -> CaseResult:
     )
 
 
+def _is_host_oom(exc: RuntimeError) -> bool:
+    """C++ ``std::bad_alloc`` reaches Python as a RuntimeError naming it."""
+    return "bad_alloc" in str(exc) or "DefaultCPUAllocator: can't allocate memory" in str(exc)
+
+
+def raise_as_failed(result: CaseResult, exc: BaseException) -> None:
+    """Record an unexpected exception as a ``failed`` case with its traceback."""
+    result.status = STATUS_FAILED
+    result.reason = f"{type(exc).__name__}: {exc}".strip()
+    result.energy = {"traceback": traceback.format_exc(limit=6)}
+
+
 def measure_case(
     variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
 ) -> CaseResult:
@@ -129,12 +141,19 @@ def measure_case(
         _measure_into(result, variant, case, device, settings, meter)
     except UnsupportedCase as exc:
         result.status, result.reason = STATUS_SKIPPED, str(exc)
-    except torch.OutOfMemoryError as exc:
-        result.status, result.reason = STATUS_OOM, str(exc).splitlines()[0]
+    except NotImplementedError as exc:
+        result.status = STATUS_SKIPPED
+        result.reason = f"not implemented by torch or the variant: {exc}".strip()
+    except (torch.OutOfMemoryError, MemoryError) as exc:
+        result.status, result.reason = STATUS_OOM, (str(exc) or type(exc).__name__).splitlines()[0]
+    except RuntimeError as exc:
+        if not _is_host_oom(exc):
+            raise_as_failed(result, exc)
+        else:
+            result.status = STATUS_OOM
+            result.reason = f"host memory exhausted: {str(exc).splitlines()[0]}"
     except Exception as exc:
-        result.status = STATUS_FAILED
-        result.reason = f"{type(exc).__name__}: {exc}".strip()
-        result.energy = {"traceback": traceback.format_exc(limit=6)}
+        raise_as_failed(result, exc)
     finally:
         result.duration_s = time.perf_counter() - started
         if result.status == STATUS_OOM:

@@ -276,6 +276,11 @@ class SoftmaxFlex(_Softmax):
             return why
         if importlib.util.find_spec("torch.nn.attention.flex_attention") is None:
             return f"FlexAttention is not available in torch {torch.__version__}"
+        if device is not None and device.startswith("cpu") and case.pass_ != "fwd":
+            return (
+                f"FlexAttention has no backward on CPU (torch {torch.__version__}); "
+                "time the fwd pass here, or fwd_bwd on a GPU"
+            )
         return None
 
     def _block_mask(self, case: Case, device: torch.device) -> Any:

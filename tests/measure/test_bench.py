@@ -91,3 +91,34 @@ def test_oom_becomes_oom_status() -> None:
     r = measure_case(Oom(), c, CpuDevice(), BenchSettings(FAST.timing, check="off"), METER)
     assert r.status == "oom"
     assert "Tried to allocate" in r.reason
+
+
+def _raising(exc: BaseException) -> SoftmaxNaive:
+    class Raises(SoftmaxNaive):
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            raise exc
+
+    return Raises()
+
+
+def test_not_implemented_is_skipped_with_its_message() -> None:
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    v = _raising(NotImplementedError("no backward on CPU"))
+    r = measure_case(v, c, CpuDevice(), BenchSettings(FAST.timing, check="off"), METER)
+    assert r.status == "skipped"
+    assert r.reason == "not implemented by torch or the variant: no backward on CPU"
+
+
+def test_host_bad_alloc_is_oom() -> None:
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    v = _raising(RuntimeError("std::bad_alloc"))
+    r = measure_case(v, c, CpuDevice(), BenchSettings(FAST.timing, check="off"), METER)
+    assert r.status == "oom"
+    assert r.reason == "host memory exhausted: std::bad_alloc"
+
+
+def test_flex_backward_on_cpu_is_skipped_before_running() -> None:
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.flex", "fwd_bwd")
+    why = variants.get("softmax.flex").unsupported(c, "cpu")
+    assert why is not None and "no backward on CPU" in why
+    assert variants.get("softmax.flex").unsupported(c, "cuda:0") is None
