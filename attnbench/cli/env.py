@@ -17,7 +17,8 @@ import attnbench
 from attnbench.cli._common import out_console
 from attnbench.devices.peaks import lookup_peak
 from attnbench.measure import rapl
-from attnbench.measure.nvml import describe_gpus, normalize_uuid
+from attnbench.measure.gpu_info import describe_gpus
+from attnbench.measure.nvml import normalize_uuid
 from attnbench.results.environment import collect_environment
 
 

@@ -24,14 +24,13 @@ from attnbench.devices.base import Device
 from attnbench.errors import EnvironmentUnavailable
 from attnbench.measure import power as pw
 from attnbench.measure.energy import EnergyMeter, EnergyReport, RunCalls, UnavailableMeter
+from attnbench.measure.gpu_info import GpuInfo, gpu_info
 from attnbench.measure.nvml import (
     MIG_PROBLEM,
     NO_DEVICE_PROBLEM,
-    GpuInfo,
     NvmlProblem,
     NvmlSession,
     NvmlUnavailable,
-    gpu_info,
 )
 from attnbench.suite.schema import PowerSettings
 

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from attnbench.cli.env import collect, env_command
-from attnbench.measure import nvml
+from attnbench.measure import gpu_info, nvml
 from tests.measure.fake_nvml import FakeNvml
 
 
@@ -27,7 +27,7 @@ def _app() -> typer.Typer:
 
 
 def _nvml_works() -> bool:
-    return bool(nvml.describe_gpus()["available"])
+    return bool(gpu_info.describe_gpus()["available"])
 
 
 @pytest.mark.skipif(_nvml_works(), reason="a working NVML driver is present")

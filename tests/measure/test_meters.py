@@ -14,13 +14,14 @@ from attnbench.devices.cpu import CpuDevice
 from attnbench.errors import EXIT_ENVIRONMENT, EnvironmentUnavailable
 from attnbench.measure import rapl
 from attnbench.measure.energy import UnavailableMeter
+from attnbench.measure.gpu_info import gpu_info
 from attnbench.measure.meters import (
     METHOD_COUNTER,
     METHOD_INTEGRATION,
     NvmlMeter,
     make_meter,
 )
-from attnbench.measure.nvml import LIBRARY_NOT_FOUND_REASON, NvmlSession, gpu_info
+from attnbench.measure.nvml import LIBRARY_NOT_FOUND_REASON, NvmlSession
 from attnbench.suite.schema import PowerSettings
 from tests.measure import fake_nvml as fk
 from tests.measure.fake_nvml import FakeClock, FakeGpu, FakeNvml, cuda_device, torch_props

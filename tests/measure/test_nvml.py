@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import pytest
 
 from attnbench.measure import nvml
+from attnbench.measure.gpu_info import describe_gpus
 from attnbench.measure.nvml import (
     LIBRARY_NOT_FOUND_REASON,
     NvmlSession,
     NvmlUnavailable,
     classify_error,
-    describe_gpus,
     match_device,
     normalize_pci_bus_id,
     normalize_uuid,
