@@ -1,9 +1,10 @@
 """Measure one case end to end: support, correctness, setup, time, memory, energy.
 
-Order matters and is fixed: the correctness check runs first on its own (reduced) inputs, so
-its reference never sits inside the memory or energy windows; then the case's inputs are
-built, the setup phase (compilation, masks) is timed on its own, the timing loop warms up and
-samples, one more call is watched for peak memory, and the energy window runs last.
+Order matters and is fixed: the case's inputs are built and the setup phase (compilation,
+block masks) is timed on them first, so no earlier call can have compiled the shape already;
+then the correctness check runs on its own (reduced) inputs, outside every later window; then
+the timing loop warms up and samples, one more call is watched for peak memory, and the
+energy window runs last.
 """
 
 from __future__ import annotations
@@ -172,6 +173,14 @@ def _measure_into(
 ) -> None:
     models = model_metrics(variant, case)
     result.metrics.update(models)
+    inputs = variant.make_inputs(case, device.torch_device, settings.seed)
+    result.metrics["memory/inputs_bytes"] = float(
+        sum(t.numel() * t.element_size() for t in inputs.values())
+    )
+    t0 = time.perf_counter()
+    variant.setup(inputs, case)
+    device.synchronize()
+    result.metrics["time/setup_ms"] = (time.perf_counter() - t0) * 1e3
     if settings.check != "off":
         check = check_case(variant, case, device.torch_device, settings.seed, settings.check)
         result.check = check.to_dict()
@@ -181,14 +190,6 @@ def _measure_into(
             result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
             result.warnings.append("NUMERICAL_MISMATCH")
             return
-    inputs = variant.make_inputs(case, device.torch_device, settings.seed)
-    result.metrics["memory/inputs_bytes"] = float(
-        sum(t.numel() * t.element_size() for t in inputs.values())
-    )
-    t0 = time.perf_counter()
-    variant.setup(inputs, case)
-    device.synchronize()
-    result.metrics["time/setup_ms"] = (time.perf_counter() - t0) * 1e3
     result.backend = variant.backend(inputs, case)
     if result.backend == "sdpa.math" and variant.info.name == "softmax.sdpa":
         result.warnings.append("BACKEND_FALLBACK")

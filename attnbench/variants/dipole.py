@@ -71,6 +71,7 @@ def dipole_v1_reference(
     return (a * positive) @ v + (a * ~positive) @ v2
 
 
+@register(default=True)
 class DipoleV1(_Dipole):
     """exp(|s|) kernel with sign routing to v (s > 0) and v2 (s <= 0), streaming."""
 
@@ -112,9 +113,6 @@ class DipoleV1(_Dipole):
         bq, bk = int(self.param(case, "block_q")), int(self.param(case, "block_k"))
         halves = 4 * 2 * case.batch * case.heads * case.seq_len * case.dv  # (v ± v2)/2 in fp32
         return signed_memory_bytes(case, bq, bk, values=2) + halves
-
-
-register(DipoleV1, default=True)
 
 
 def dipole_v2_reference(

@@ -82,6 +82,7 @@ class _Semantic(Variant):
         return "sdpa." + sdpa_backend_choice(q, k, v, case.causal)
 
 
+@register(default=True)
 class SemanticBias(_Semantic):
     """Materialised τ·C shared by the heads, SDPA with a float attn_mask."""
 
@@ -113,9 +114,6 @@ class SemanticBias(_Semantic):
         e = element_size(case.dtype)
         b, h, n = case.batch, case.heads, case.seq_len
         return e * b * h * n * case.dv + (4 + e) * b * n * n + 4 * b * h * n * 2
-
-
-register(SemanticBias, default=True)  # a plain call: the decorator form confuses mypy
 
 
 @register

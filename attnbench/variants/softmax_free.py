@@ -120,6 +120,7 @@ class _SoftmaxFree(Variant):
         return 0.0, RELATIVE_TOLERANCE[dtype]
 
 
+@register(default=True)
 class SoftmaxFreeLinear(_SoftmaxFree):
     """Q(KᵀV) in O(N); causal via the chunked recurrence."""
 
@@ -158,9 +159,6 @@ class SoftmaxFreeLinear(_SoftmaxFree):
         c = min(int(self.param(case, "chunk")), n)
         nc = math.ceil(n / c)
         return 3 * out + 4 * 3 * b * h * nc * d * dv + e * b * h * nc * c * c
-
-
-register(SoftmaxFreeLinear, default=True)  # a plain call: the decorator form confuses mypy
 
 
 @register

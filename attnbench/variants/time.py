@@ -139,6 +139,7 @@ def _expand(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return x.expand(like.shape[0], like.shape[1], like.shape[2], x.shape[-1])
 
 
+@register(default=True)
 class TimeConcat(_Time):
     """SDPA on q' = [q, Φ(t)], k' = [k, Φ(t)] at head dim D + 2m, scale 1/√(D + 2m)."""
 
@@ -165,9 +166,6 @@ class TimeConcat(_Time):
         q, k, m = inputs["q"], inputs["k"], self.m(case)
         s = (q @ k.transpose(-2, -1) + time_kernel(inputs["t"], m)) / math.sqrt(q.shape[-1] + 2 * m)
         return _softmax_ref(s, inputs["v"], case.causal)
-
-
-register(TimeConcat, default=True)  # a plain call: the decorator form confuses mypy
 
 
 @register

@@ -122,3 +122,22 @@ def test_flex_backward_on_cpu_is_skipped_before_running() -> None:
     why = variants.get("softmax.flex").unsupported(c, "cpu")
     assert why is not None and "no backward on CPU" in why
     assert variants.get("softmax.flex").unsupported(c, "cuda:0") is None
+
+
+def test_setup_is_timed_before_anything_else_runs_the_kernel() -> None:
+    calls: list[str] = []
+
+    class Recording(SoftmaxNaive):
+        def setup(self, inputs: Inputs, case: Case) -> None:
+            calls.append(f"setup n={case.seq_len}")
+
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            calls.append(f"forward n={inputs['q'].shape[-2]}")
+            return super().forward(inputs, case)
+
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    r = measure_case(Recording(), c, CpuDevice(), FAST, METER)
+    assert r.status == "ok"
+    assert calls[0] == "setup n=32"  # the check's forward comes after the timed setup
+    assert calls[1] == "forward n=32"
+    assert "time/setup_ms" in r.metrics
