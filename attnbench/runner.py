@@ -171,6 +171,11 @@ def run_suite(
         run.settings["power"]["idle_w"] = meter.idle_power_w()
         run.settings["peak"] = settings.peak.to_dict() if settings.peak else None
     run.suite["case_count"] = len(cases)
+    if suite.timing.cuda_graph and dev.kind != "cuda":
+        run.run["warnings"] = [
+            "CUDA_GRAPH_UNAVAILABLE: timing.cuda_graph applies to CUDA devices only; "
+            f"samples on {dev.name} are plain calls"
+        ]
     run.run["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = [c for c in cases if c.case_id not in done]

@@ -163,3 +163,12 @@ def test_shards_partition_the_cases(tiny_suite: Path) -> None:
     ]
     assert sum(len(s) for s in ids) == 8
     assert set.union(*ids) == {c.case_id for c in run_suite(suite, "cpu", check="off").cases}
+
+
+def test_cuda_graph_on_cpu_is_recorded_not_silently_ignored(tiny_suite: Path) -> None:
+    suite = load_suite(tiny_suite, ["timing.cuda_graph=true"])
+    run = run_suite(suite, "cpu", max_cases=1, check="off")
+    assert run.run["warnings"] == [
+        "CUDA_GRAPH_UNAVAILABLE: timing.cuda_graph applies to CUDA devices only; "
+        "samples on cpu are plain calls"
+    ]
