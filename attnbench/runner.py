@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -109,6 +110,11 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
     )
 
 
+def _cooldown(seconds: float) -> None:
+    """Idle between cases so clocks and temperature recover before the next is timed."""
+    time.sleep(seconds)
+
+
 def _peak(dev: Device) -> GpuPeak | None:
     """The peak-table entry of a GPU device (None on CPU or for an unknown GPU)."""
     if dev.kind != "cuda":
@@ -181,7 +187,9 @@ def run_suite(
     todo = [c for c in cases if c.case_id not in done]
     sink.started(len(cases), len(cases) - len(todo))
     try:
-        for case in todo:
+        for i, case in enumerate(todo):
+            if i and suite.power.cooldown_s > 0:
+                _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
             result = measure_case(variants.get(case.variant), case, dev, settings, meter)
             run.upsert(result)

@@ -169,8 +169,6 @@ class NvmlMeter(EnergyMeter):
 
     def measure(self, run_calls: RunCalls, per_call_s: float, case: Case) -> EnergyReport:
         """Measure one case over a synchronized window of repeated calls (see module doc)."""
-        if self.settings.cooldown_s > 0:
-            self.sleep(self.settings.cooldown_s)
         errors: list[str] = []
         n = pw.chunk_calls(per_call_s, self.settings.min_window_s)
         sampler = self._sampler()
@@ -239,7 +237,6 @@ class NvmlMeter(EnergyMeter):
             "sm_clock_threshold_mhz": throttle.threshold_mhz,
             "sm_clock_reference_mhz": self.reference_mhz,
             "sm_clock_reference": self.reference_kind,
-            "cooldown_s": self.settings.cooldown_s,
             "nvml_errors": errors,
             "gpu_uuid": self.info.uuid,
         }

@@ -172,3 +172,15 @@ def test_cuda_graph_on_cpu_is_recorded_not_silently_ignored(tiny_suite: Path) ->
         "CUDA_GRAPH_UNAVAILABLE: timing.cuda_graph applies to CUDA devices only; "
         "samples on cpu are plain calls"
     ]
+
+
+def test_cooldown_sleeps_between_cases_before_timing(
+    tiny_suite: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attnbench.runner as runner
+
+    slept: list[float] = []
+    monkeypatch.setattr(runner, "_cooldown", lambda s: slept.append(s))
+    suite = load_suite(tiny_suite, ["power.cooldown_s=0.25"])
+    run_suite(suite, "cpu", max_cases=3, check="off")
+    assert slept == [0.25, 0.25]  # between cases, not before the first

@@ -171,13 +171,14 @@ def test_counter_failure_falls_back_to_integration() -> None:
     assert report.metrics["energy/joules_per_call"] == pytest.approx(60.0)
 
 
-def test_cooldown_and_idle_baseline() -> None:
+def test_idle_baseline_and_no_cooldown_inside_the_window() -> None:
+    # the cooldown runs before a case's timing (runner), never between timing and energy
     settings = PowerSettings(cooldown_s=2.0, idle_baseline_s=4.0)
     meter, clock, _ = _meter(FakeGpu(energy_mj=lambda t: 1000 + 50_000 * t), settings)
     assert meter.idle_power_w() == pytest.approx(50.0)
     assert clock() == pytest.approx(4.0)
     report = meter.measure(_runner(clock, 0.2)[0], 0.2, CASE)
-    assert clock() == pytest.approx(7.0)  # 4 s idle + 2 s cooldown + 1 s window
+    assert clock() == pytest.approx(5.0)  # 4 s idle + 1 s window
     assert report.metrics["power/idle_w"] == pytest.approx(50.0)
     assert meter.status()["idle_w"] == pytest.approx(50.0)
 
