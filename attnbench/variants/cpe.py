@@ -35,6 +35,7 @@ from attnbench.variants.base import (
     sdpa_flops,
 )
 from attnbench.variants.registry import register
+from attnbench.variants.softmax import sdpa_label
 
 ENCODING_DIM = 64
 
@@ -95,6 +96,9 @@ class CpeMlp(Variant):
         )
         pe_h = per_head(pe, case.heads).to(q.dtype)
         return q + pe_h, inputs["k"] + pe_h
+
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        return sdpa_label(inputs["q"], inputs["k"], inputs["v"], case.causal)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         q, k = self._encoded(inputs, case)

@@ -39,6 +39,7 @@ from attnbench.variants.cog import (
     signed_streaming,
 )
 from attnbench.variants.registry import register
+from attnbench.variants.softmax import sdpa_label
 
 NEG_INF = float("-inf")
 
@@ -153,6 +154,10 @@ class DipoleV2(_Dipole):
             "N(N+1)/2 pairs"
         ),
     )
+
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        """The backend of each of the two SDPA calls (same shapes, so the same choice)."""
+        return sdpa_label(inputs["q"], inputs["k"], inputs["v"], case.causal)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         q, k = inputs["q"], inputs["k"]

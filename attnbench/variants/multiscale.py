@@ -42,6 +42,7 @@ from attnbench.variants.base import (
     score_pairs,
 )
 from attnbench.variants.registry import register
+from attnbench.variants.softmax import sdpa_label
 
 BLOG_SCALES = (64, 128, 256, 384)
 BLOG_WIDTH = 384
@@ -169,6 +170,11 @@ class MultiscaleBlocks(Variant):
             "b_out": uniform(total, out_width),
         }
         return {key: t.to(case.torch_dtype) for key, t in tensors.items()}
+
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        """SDPA's choice for one scale's call: [B, heads, N, D] in the input dtype."""
+        like = inputs["x"].new_empty(case.batch, 1, case.seq_len, case.head_dim)
+        return sdpa_label(like, like, like, case.causal)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         return multiscale_forward(

@@ -41,6 +41,7 @@ from attnbench.variants.base import (
     naive_softmax_attention,
 )
 from attnbench.variants.registry import register
+from attnbench.variants.softmax import sdpa_label
 
 CAUSAL_NOTE = "NPT attention is permutation-equivariant over datapoints; no order to mask"
 ATTRIBUTES = ParamSpec(
@@ -98,6 +99,9 @@ class NptAbd(Variant):
         flops_model="4n^2de = 2BHN^2(D+Dv) with n=N, d*e=H*D",
     )
 
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        return sdpa_label(inputs["q"], inputs["k"], inputs["v"], False)
+
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         return F.scaled_dot_product_attention(
             inputs["q"], inputs["k"], inputs["v"], scale=abd_scale(case)
@@ -145,6 +149,11 @@ class NptAba(Variant):
         else:
             out = F.scaled_dot_product_attention(q, k, v, scale=self._scale(case))
         return from_attributes(out, case.batch, case.heads)
+
+    def backend(self, inputs: Inputs, case: Case) -> str:
+        d_attr = int(self.param(case, "attributes"))
+        q, k, v = (to_attributes(inputs[key], d_attr) for key in ("q", "k", "v"))
+        return sdpa_label(q, k, v, False)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         return self._attend(inputs, case, reference=False)

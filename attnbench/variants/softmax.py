@@ -83,6 +83,11 @@ def sdpa_backend_choice(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causa
         return "unknown"
 
 
+def sdpa_label(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> str:
+    """``sdpa.<backend>`` for a variant that calls SDPA on tensors shaped like these."""
+    return "sdpa." + sdpa_backend_choice(q, k, v, causal)
+
+
 class _Sdpa(_Softmax):
     """torch SDPA, with at most one backend allowed when ``pinned`` is set."""
 

@@ -141,3 +141,14 @@ def test_setup_is_timed_before_anything_else_runs_the_kernel() -> None:
     assert calls[0] == "setup n=32"  # the check's forward comes after the timed setup
     assert calls[1] == "forward n=32"
     assert "time/setup_ms" in r.metrics
+
+
+def test_sdpa_falling_back_to_math_is_flagged() -> None:
+    # CPU SDPA has no fused kernel for a value width different from the query width
+    c = Case(1, 2, 64, 16, False, "fp32", {}, "softmax.sdpa", "fwd", head_dim_v=24)
+    r = measure_case(variants.get("softmax.sdpa"), c, CpuDevice(), FAST, METER)
+    assert r.backend == "sdpa.math"
+    assert "BACKEND_FALLBACK" in r.warnings
+    pinned = measure_case(variants.get("softmax.sdpa_math"), c.replace(variant="softmax.sdpa_math"),
+                          CpuDevice(), FAST, METER)
+    assert pinned.backend == "sdpa.math" and "BACKEND_FALLBACK" not in pinned.warnings

@@ -125,3 +125,15 @@ def test_linear_memory_variants_grow_linearly(name: str) -> None:
     m1, m2, m4 = (v.memory_bytes(case.replace(seq_len=case.seq_len * f)) for f in (1, 2, 4))
     assert m2 / m1 <= 2.1 and m4 / m2 <= 2.1, (m1, m2, m4)
     assert m2 > m1 and m4 > m2
+
+
+SDPA_BACKED = ["softmax.sdpa", "alt.naive", "cpe.mlp", "dipole.v2", "npt.abd", "npt.aba",
+               "multiscale.blocks", "time.concat", "time.fused", "semantic.fused"]
+
+
+@pytest.mark.parametrize("name", SDPA_BACKED)
+def test_sdpa_backed_variants_record_the_sdpa_backend(name: str) -> None:
+    v = variants.get(name)
+    case = small_case(v)
+    assert v.backend(v.make_inputs(case), case) in ("sdpa.flash", "sdpa.math", "sdpa.efficient",
+                                                      "sdpa.cudnn")
