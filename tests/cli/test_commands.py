@@ -65,3 +65,49 @@ def test_python_dash_m_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "attnbench", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+def test_check_lists_backends_that_cannot_run_as_skipped(cli: Cli) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    r = cli("check", "--variant", "softmax.sdpa_cudnn")
+    assert r.code == 0
+    assert "skipped [1]" in r.out
+    assert "[1] SDPA backend 'cudnn' cannot run this case on cpu" in r.out
+
+
+def test_check_exits_1_on_a_mismatch(cli: Cli) -> None:
+    import torch
+
+    from attnbench import Case
+    from attnbench.variants.base import Inputs
+    from attnbench.variants.registry import _classes, _defaults
+    from attnbench.variants.softmax import SoftmaxNaive
+
+    class OffByOne(SoftmaxNaive):
+        info = SoftmaxNaive.info.__class__(
+            **{**SoftmaxNaive.info.__dict__, "name": "testonly.offbyone"})
+
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            return super().forward(inputs, case) + 1
+
+    variants.register(OffByOne)
+    try:
+        r = cli("check", "--variant", "testonly.offbyone")
+    finally:
+        _classes.pop("testonly.offbyone", None)
+        _defaults.pop("testonly", None)
+    assert r.code == 1
+    assert "MISMATCH" in r.out and "mismatch(es)" in r.out
+
+
+def test_check_falls_back_to_forward_where_backward_cannot_run(cli: Cli) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    r = cli("check", "--variant", "softmax.flex")  # no FlexAttention backward on CPU
+    assert r.code == 0, r.out
+    assert "b1-h4-n127-d32-causal-fp32-fwd " in r.out and "fwd_bwd" not in r.out
