@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import typer
@@ -24,6 +26,16 @@ def default_out(suite_name: str) -> Path:
     """``results/<suite>-<UTC timestamp>.json``."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / f"{suite_name}-{stamp}.json"
+
+
+def resume_command(argv: list[str], out: Path) -> str:
+    """The user's own ``run`` arguments with ``--out`` pinned and ``--resume`` added."""
+    args = list(argv)
+    if not {"--out", "-o"} & set(args) and not any(a.startswith("--out=") for a in args):
+        args += ["--out", str(out)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return "attnbench " + " ".join(shlex.quote(a) for a in args)
 
 
 def _keep_previous(out: Path) -> None:
@@ -88,7 +100,7 @@ def run_command(
     except KeyboardInterrupt:
         console.print(
             f"interrupted: finished cases are saved in {out_path}; continue with\n"
-            f"  attnbench run {suite} --out {out_path} --resume",
+            f"  {resume_command(sys.argv[1:], out_path)}",
             highlight=False,
         )
         raise typer.Exit(130) from None

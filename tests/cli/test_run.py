@@ -184,3 +184,14 @@ def test_cooldown_sleeps_between_cases_before_timing(
     suite = load_suite(tiny_suite, ["power.cooldown_s=0.25"])
     run_suite(suite, "cpu", max_cases=3, check="off")
     assert slept == [0.25, 0.25]  # between cases, not before the first
+
+
+def test_resume_command_replays_the_users_arguments() -> None:
+    from attnbench.cli.run import resume_command
+
+    out = Path("results/smoke-1.json")
+    assert resume_command(["run", "s.yaml", "--device", "cpu", "--set", "axes.heads=[2, 4]"],
+                          out) == ("attnbench run s.yaml --device cpu --set 'axes.heads=[2, 4]' "
+                                   "--out results/smoke-1.json --resume")
+    assert resume_command(["run", "s.yaml", "-o", "r.json"], out) == (
+        "attnbench run s.yaml -o r.json --resume")
