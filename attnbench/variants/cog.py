@@ -18,6 +18,7 @@ The block engine :func:`signed_streaming` is shared with ``dipole.v1``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -36,6 +37,7 @@ from attnbench.variants.base import (
     sdpa_flops,
 )
 from attnbench.variants.registry import register
+from attnbench.variants.softmax import compiled_flex_attention
 
 NEG_INF = float("-inf")
 COG_MODEL = "4BHN^2D: 2BHN^2D (QK^T) + 2BHN^2Dv (signed PV)"
@@ -315,12 +317,8 @@ class CogFlex(_Cog):
         why = super().unsupported(case, device)
         if why:
             return why
-        try:
-            import torch.nn.attention.flex_attention
-        except ImportError as exc:
-            return f"FlexAttention is not available in torch {torch.__version__}: {exc}"
-        if device is not None and device.startswith("cpu") and case.dtype == "fp16":
-            return "FlexAttention on CPU does not support fp16 (use fp32 or bf16)"
+        if importlib.util.find_spec("torch.nn.attention.flex_attention") is None:
+            return f"FlexAttention is not available in torch {torch.__version__}"
         return None
 
     def _block_mask(self, n: int, causal: bool, device: torch.device) -> Any:
@@ -339,10 +337,8 @@ class CogFlex(_Cog):
             self.forward(inputs, case)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
-        from torch.nn.attention.flex_attention import flex_attention
-
         if self._compiled is None:
-            self._compiled = torch.compile(flex_attention, dynamic=False)
+            self._compiled = compiled_flex_attention()
         q, k, v = inputs["q"], inputs["k"], inputs["v"]
         n = q.shape[-2]
         mask = self._block_mask(n, case.causal, q.device)

@@ -259,6 +259,30 @@ class SoftmaxStreaming(_Softmax):
         return out + 4 * b * h * bq * (2 * bk + case.dv + 2)
 
 
+FLEX_RECOMPILE_LIMIT = 64
+"""Compiled shapes allowed per process before dynamo gives up (torch's default is 8)."""
+
+
+def compiled_flex_attention() -> Any:
+    """``flex_attention`` under ``torch.compile``, never silently falling back to eager.
+
+    Each new shape or dtype recompiles the same function. Past dynamo's recompile limit
+    (8 by default) torch quietly runs the eager, materialising implementation instead, and a
+    long suite would time the wrong kernel. The limit is raised to ``FLEX_RECOMPILE_LIMIT`` and
+    ``fail_on_recompile_limit_hit`` is set where torch has it, so going past the limit raises
+    and the case fails with torch's message. Both settings are process-wide dynamo config.
+    """
+    from torch.nn.attention.flex_attention import flex_attention
+
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):
+        if hasattr(config, name):
+            setattr(config, name, max(int(getattr(config, name)), FLEX_RECOMPILE_LIMIT))
+    if hasattr(config, "fail_on_recompile_limit_hit"):
+        config.fail_on_recompile_limit_hit = True
+    return torch.compile(flex_attention, dynamic=False)
+
+
 @register
 class SoftmaxFlex(_Softmax):
     """FlexAttention compiled with torch.compile; compile and block-mask build are setup."""
@@ -304,19 +328,15 @@ class SoftmaxFlex(_Softmax):
         return self._masks[key]
 
     def setup(self, inputs: Inputs, case: Case) -> None:
-        from torch.nn.attention.flex_attention import flex_attention
-
         if self._compiled is None:
-            self._compiled = torch.compile(flex_attention, dynamic=False)
+            self._compiled = compiled_flex_attention()
         self._block_mask(case, inputs["q"].device)
         with torch.no_grad():
             self.forward(inputs, case)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         if self._compiled is None:
-            from torch.nn.attention.flex_attention import flex_attention
-
-            self._compiled = torch.compile(flex_attention, dynamic=False)
+            self._compiled = compiled_flex_attention()
         mask = self._block_mask(case, inputs["q"].device)
         out = self._compiled(inputs["q"], inputs["k"], inputs["v"], block_mask=mask)
         assert isinstance(out, torch.Tensor)

@@ -96,3 +96,22 @@ def test_flex_matches_reference_and_compiles_in_setup() -> None:
     ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
     assert float((v(inputs, case).double() - ref).abs().max()) < 2e-5
     assert v.backend(inputs, case) == "flex.compiled"
+
+
+def test_flex_compile_never_falls_back_to_eager_silently() -> None:
+    from attnbench.variants.softmax import FLEX_RECOMPILE_LIMIT, compiled_flex_attention
+
+    compiled_flex_attention()
+    config = torch._dynamo.config
+    assert config.recompile_limit >= FLEX_RECOMPILE_LIMIT
+    assert config.fail_on_recompile_limit_hit is True
+
+
+@pytest.mark.slow
+def test_cog_flex_runs_fp16_on_cpu() -> None:
+    case = Case(1, 2, 64, 16, True, "fp16", {}, "cog.flex")
+    v = variants.get("cog.flex")
+    assert v.unsupported(case, "cpu") is None
+    inputs = v.make_inputs(case)
+    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
+    assert float((v(inputs, case).double() - ref).abs().max()) < 4e-3
