@@ -6,20 +6,13 @@ import pytest
 import torch
 
 from attnbench import Case, variants
+from tests.variants.helpers import within_tolerance
 
 NAME = "alt.naive"
 
 
 def close(case: Case) -> bool:
-    v = variants.get(NAME)
-    inputs = v.make_inputs(case, seed=3)
-    out = v(inputs, case)
-    d_out = case.params.get("d_out", case.dv)
-    assert out.shape == (case.batch, case.heads, case.seq_len, d_out)
-    assert out.dtype == case.torch_dtype
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    atol, rtol = v.tolerance(case.dtype)
-    return float((out.double() - ref).abs().max()) <= atol + rtol * float(ref.abs().max())
+    return within_tolerance(NAME, case, seed=3, width=case.params.get("d_out", case.dv))
 
 
 @pytest.mark.parametrize("causal", [False, True])

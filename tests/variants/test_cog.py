@@ -6,18 +6,14 @@ import pytest
 import torch
 
 from attnbench import Case, variants
+from tests.variants.helpers import output_and_reference
 
 CPU_EAGER = ["cog.naive", "cog.streaming"]
 
 
 def run(name: str, case: Case, seed: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """The variant's output and its float64 reference on the same seeded inputs."""
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=seed)
-    out = v(inputs, case)
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
+    out, ref, _ = output_and_reference(name, case, seed)
     return out, ref
 
 

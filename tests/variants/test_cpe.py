@@ -9,17 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from attnbench import Case, variants
+from tests.variants.helpers import within_tolerance
 
 
 def check(case: Case) -> None:
-    v = variants.get("cpe.mlp")
-    inputs = v.make_inputs(case, seed=4)
-    out = v(inputs, case)
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    atol, rtol = v.tolerance(case.dtype)
-    assert (out.double() - ref).abs().max() <= atol + rtol * ref.abs().max()
+    assert within_tolerance("cpe.mlp", case, seed=4)
 
 
 @pytest.mark.parametrize("causal", [False, True])

@@ -13,17 +13,11 @@ from attnbench.variants.multiscale import (
     attend_looped,
     default_scales,
 )
+from tests.variants.helpers import within_tolerance
 
 
 def check(case: Case) -> None:
-    v = variants.get("multiscale.blocks")
-    inputs = v.make_inputs(case, seed=5)
-    out = v(inputs, case)
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    atol, rtol = v.tolerance(case.dtype)
-    assert (out.double() - ref).abs().max() <= atol + rtol * ref.abs().max()
+    assert within_tolerance("multiscale.blocks", case, seed=5)
 
 
 @pytest.mark.parametrize("causal", [False, True])

@@ -10,17 +10,11 @@ import torch.nn.functional as F
 
 from attnbench import Case, variants
 from attnbench.variants.npt import from_attributes, to_attributes
+from tests.variants.helpers import within_tolerance
 
 
 def check(name: str, case: Case) -> None:
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=3)
-    out = v(inputs, case)
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    atol, rtol = v.tolerance(case.dtype)
-    assert (out.double() - ref).abs().max() <= atol + rtol * ref.abs().max()
+    assert within_tolerance(name, case, seed=3)
 
 
 @pytest.mark.parametrize("name", ["npt.abd", "npt.aba"])

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from attnbench import Case, variants
 from attnbench.variants.primal import landmark_count, landmark_indices
+from tests.variants.helpers import MaxNumel, within_tolerance
 
 
 def check(name: str, case: Case) -> None:
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=1)
-    out = v(inputs, case)
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    atol, rtol = v.tolerance(case.dtype)
-    assert (out.double() - ref).abs().max() <= atol + rtol * ref.abs().max()
-
-
-class MaxNumel(TorchDispatchMode):
-    """Records the largest tensor any op produces inside the ``with`` block."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.largest = 0
-
-    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else (out,):
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel())
-        return out
+    assert within_tolerance(name, case, seed=1)
 
 
 @pytest.mark.parametrize("n", [1, 7, 127, 509])

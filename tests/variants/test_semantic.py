@@ -6,20 +6,15 @@ import pytest
 import torch
 
 from attnbench import Case, variants
+from tests.variants.helpers import within_tolerance
 
 NAMES = ["semantic.bias", "semantic.fused"]
 
 
 def close(name: str, case: Case) -> bool:
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=3)
-    assert inputs["x"].shape == (case.batch, case.seq_len, case.heads * case.head_dim)
-    out = v(inputs, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    atol, rtol = v.tolerance(case.dtype)
-    return float((out.double() - ref).abs().max()) <= atol + rtol * float(ref.abs().max())
+    x = variants.get(name).make_inputs(case, seed=3)["x"]
+    assert x.shape == (case.batch, case.seq_len, case.heads * case.head_dim)
+    return within_tolerance(name, case, seed=3)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -6,17 +6,13 @@ import pytest
 import torch
 
 from attnbench import Case, variants
+from tests.variants.helpers import output_and_reference
 
 NAMES = ["softmax_free.linear", "softmax_free.quadratic"]
 
 
 def close(name: str, case: Case) -> bool:
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=3)
-    out = v(inputs, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
+    out, ref, v = output_and_reference(name, case, seed=3)
     atol, rtol = v.tolerance(case.dtype)
     assert atol == 0.0  # purely relative: the output is unnormalised
     return float((out.double() - ref).abs().max()) <= rtol * float(ref.abs().max())

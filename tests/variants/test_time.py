@@ -9,19 +9,13 @@ import torch
 
 from attnbench import Case, variants
 from attnbench.variants.time import time_features
+from tests.variants.helpers import within_tolerance
 
 NAMES = ["time.concat", "time.fused"]
 
 
 def close(name: str, case: Case) -> bool:
-    v = variants.get(name)
-    inputs = v.make_inputs(case, seed=3)
-    out = v(inputs, case)
-    assert out.shape == (case.batch, case.heads, case.seq_len, case.dv)
-    assert out.dtype == case.torch_dtype
-    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
-    atol, rtol = v.tolerance(case.dtype)
-    return float((out.double() - ref).abs().max()) <= atol + rtol * float(ref.abs().max())
+    return within_tolerance(name, case, seed=3)
 
 
 @pytest.mark.parametrize("name", NAMES)
