@@ -218,6 +218,14 @@ def host_load() -> float | None:
         return None
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask), not the host's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def _note_host_load(result: CaseResult, device: Device) -> None:
     """Record the load average; on CPU, ``HOST_BUSY`` when it exceeds the logical CPU count.
 
@@ -228,7 +236,7 @@ def _note_host_load(result: CaseResult, device: Device) -> None:
     if load is None:
         return
     result.metrics["host/load_avg_1m"] = load
-    if device.kind == "cpu" and load > (os.cpu_count() or 1) + 0.5:
+    if device.kind == "cpu" and load > usable_cpus() + 0.5:
         result.warnings.append("HOST_BUSY")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from attnbench import Case, variants
@@ -152,3 +153,17 @@ def test_sdpa_falling_back_to_math_is_flagged() -> None:
     pinned = measure_case(variants.get("softmax.sdpa_math"), c.replace(variant="softmax.sdpa_math"),
                           CpuDevice(), FAST, METER)
     assert pinned.backend == "sdpa.math" and "BACKEND_FALLBACK" not in pinned.warnings
+
+
+def test_host_busy_when_load_exceeds_usable_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    import attnbench.measure.bench as bench
+
+    c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
+    settings = BenchSettings(FAST.timing, check="off")
+    monkeypatch.setattr(bench, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(bench, "host_load", lambda: 5.0)
+    busy = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
+    assert "HOST_BUSY" in busy.warnings and busy.metrics["host/load_avg_1m"] == 5.0
+    monkeypatch.setattr(bench, "host_load", lambda: 2.0)
+    calm = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
+    assert "HOST_BUSY" not in calm.warnings
