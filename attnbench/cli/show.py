@@ -6,7 +6,6 @@ Data goes to stdout. A missing, malformed or newer result file raises
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,12 +13,10 @@ from pathlib import Path
 import typer
 
 from attnbench.cli._common import out_console
-from attnbench.report import render_run, to_csv, to_markdown
+from attnbench.errors import InputError, did_you_mean
+from attnbench.report import ratio_table, render_run, to_csv, to_markdown
 from attnbench.results.schema import RunResult
 from attnbench.results.store import dumps, load_results
-
-PIPE_WIDTH = 120
-"""Console width used when stdout is not a terminal and ``COLUMNS`` is not set."""
 
 
 class ShowFormat(str, Enum):
@@ -31,11 +28,25 @@ class ShowFormat(str, Enum):
     json = "json"
 
 
-def _print_table(run: RunResult) -> None:
+def _print_table(run: RunResult, ratio_to: str | None) -> None:
     console = out_console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = out_console(width=PIPE_WIDTH)
     render_run(run, console)
+    if ratio_to is not None:
+        console.print()
+        console.print(ratio_table(run, ratio_to))
+
+
+def _check_ratio_to(run: RunResult, variant: str, output_format: ShowFormat) -> None:
+    if output_format is not ShowFormat.table:
+        raise InputError("--ratio-to works with --format table")
+    present = sorted({c.variant for c in run.cases})
+    if variant not in present:
+        guess = did_you_mean(variant, present)
+        hint = f" Did you mean {guess!r}?" if guess else ""
+        raise InputError(
+            f"--ratio-to {variant!r}: no such variant in this run.{hint} "
+            f"It has: {', '.join(present)}"
+        )
 
 
 def render(run: RunResult, output_format: ShowFormat) -> str | None:
@@ -64,12 +75,21 @@ def show_command(
         "or json (the stored file, migrated to the current schema).",
         case_sensitive=False,
     ),
+    ratio_to: str | None = typer.Option(
+        None,
+        "--ratio-to",
+        metavar="VARIANT",
+        help="Also print each case's median time as a multiple of VARIANT at the same shape "
+        "(table format), e.g. --ratio-to softmax.sdpa.",
+    ),
 ) -> None:
     """Render a stored run (RUN.json) as a table, Markdown, CSV or JSON."""
     run = load_results(path)
+    if ratio_to is not None:
+        _check_ratio_to(run, ratio_to, output_format)
     text = render(run, output_format)
     if text is None:
-        _print_table(run)
+        _print_table(run, ratio_to)
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

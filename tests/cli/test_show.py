@@ -126,3 +126,30 @@ def test_bad_file_exits_2_with_a_message(
     captured = capsys.readouterr()
     assert message in " ".join(captured.err.split())  # the error console may wrap lines
     assert captured.out == ""
+
+
+def test_ratio_to_prints_times_relative_to_a_variant(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), "--ratio-to", "softmax.sdpa"])
+    assert result.exit_code == 0, result.output
+    assert normalise(result.stdout).startswith(
+        (GOLDEN / "run_120.txt").read_text(encoding="utf-8").rstrip("\n"))
+    assert "median time relative to softmax.sdpa" in result.stdout
+    assert "cog.streaming" in result.stdout.split("relative to")[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--ratio-to", "softmax.sdp"], "Did you mean 'softmax.sdpa'?"),
+     (["--ratio-to", "softmax.sdpa", "-f", "csv"], "--ratio-to works with --format table")],
+)
+def test_ratio_to_mistakes_exit_2(
+    run_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    args: list[str], message: str,
+) -> None:
+    from attnbench.cli import main
+
+    monkeypatch.setattr("sys.argv", ["attnbench", "show", str(run_file), *args])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    assert message in " ".join(capsys.readouterr().err.split())
