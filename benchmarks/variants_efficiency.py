@@ -35,8 +35,9 @@ ONE_CALL = TimingSettings(warmup_ms=0, min_samples=1, min_time_ms=0, max_time_s=
 def median_ms(name: str, case: Case, settings: TimingSettings) -> float:
     v = variants.get(name)
     inputs = v.make_inputs(case)
-    v.setup(inputs, case)
-    return measure(make_call(v, inputs, case), CpuDevice(), settings).summary.median_ms
+    with v.call_context(case):
+        v.setup(inputs, case)
+        return measure(make_call(v, inputs, case), CpuDevice(), settings).summary.median_ms
 
 
 def part_time(n: int) -> None:

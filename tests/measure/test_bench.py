@@ -167,3 +167,22 @@ def test_host_busy_when_load_exceeds_usable_cpus(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(bench, "host_load", lambda: 2.0)
     calm = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
     assert "HOST_BUSY" not in calm.warnings
+
+
+def test_pinned_backend_is_entered_once_per_case_not_per_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import attnbench.variants.softmax as softmax
+
+    entered: list[object] = []
+    real = softmax.sdpa_kernel
+
+    def counting(backend: object) -> object:
+        entered.append(backend)
+        return real(backend)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(softmax, "sdpa_kernel", counting)
+    c = Case(1, 2, 64, 16, False, "fp32", {}, "softmax.sdpa_math", "fwd")
+    r = measure_case(variants.get("softmax.sdpa_math"), c, CpuDevice(), FAST, METER)
+    assert r.status == "ok" and r.metrics["time/samples"] >= 3
+    assert len(entered) == 1  # setup, check, warm-up, samples, memory: one context
