@@ -8,6 +8,7 @@ each sample is a single call. ``hot`` mode skips the flush and lets samples batc
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -96,8 +97,6 @@ class CudaDevice(Device):
         return graph.replay
 
     def time_block(self, fn: Callable[[], object], number: int) -> BlockTime:
-        import time
-
         empty_block = getattr(fn, "__name__", "") == "_noop"  # the overhead probe
         call = self._replay_of(fn) if self.cuda_graph and not empty_block else fn
         stream = torch.cuda.current_stream(self.index)

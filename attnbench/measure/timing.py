@@ -22,12 +22,13 @@ whose noise will not shrink, instead of spinning until the timeout.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from attnbench.devices.base import BlockTimer
-from attnbench.metrics.stats import Summary, rel_iqr, slope, summarize
+from attnbench.metrics.stats import Summary, rel_iqr_sorted, slope, summarize
 from attnbench.suite.schema import TimingSettings
 
 STOP_CONVERGED = "converged"
@@ -115,6 +116,7 @@ def measure(fn: Callable[[], object], timer: BlockTimer, settings: TimingSetting
     overhead_ms = timer_overhead_ms(timer)
     number = block_size(per_call_ms, overhead_ms, timer.per_sample_calls_fixed)
     samples: list[float] = []
+    ordered: list[float] = []  # the samples kept sorted as they arrive, for the noise estimate
     host: list[float] = []
     history: list[float] = []
     measured_ms = 0.0
@@ -124,6 +126,7 @@ def measure(fn: Callable[[], object], timer: BlockTimer, settings: TimingSetting
         timer.prepare_sample()
         block = timer.time_block(fn, number)
         samples.append(block.device_s * 1e3 / number)
+        bisect.insort(ordered, samples[-1])
         host.append(block.host_s * 1e3 / number)
         measured_ms += block.device_s * 1e3
         if measured_ms >= settings.max_time_s * 1e3:
@@ -131,7 +134,7 @@ def measure(fn: Callable[[], object], timer: BlockTimer, settings: TimingSetting
             break
         if len(samples) < settings.min_samples or measured_ms < settings.min_time_ms:
             continue
-        noise = rel_iqr(samples)
+        noise = rel_iqr_sorted(ordered)
         history.append(noise)
         if noise <= settings.target_rel_iqr:
             reason = STOP_CONVERGED

@@ -30,7 +30,11 @@ def median(values: Sequence[float]) -> float:
 
 def rel_iqr(values: Sequence[float]) -> float:
     """(Q3 - Q1) / median: the relative interquartile range, a robust noise estimate."""
-    s = sorted(values)
+    return rel_iqr_sorted(sorted(values))
+
+
+def rel_iqr_sorted(s: Sequence[float]) -> float:
+    """:func:`rel_iqr` of values that are already sorted (no copy, no sort)."""
     med = quantile(s, 0.5)
     if med == 0:
         return math.inf
