@@ -177,7 +177,7 @@ def test_cuda_graph_on_cpu_is_recorded_not_silently_ignored(tiny_suite: Path) ->
 def test_cooldown_sleeps_between_cases_before_timing(
     tiny_suite: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import attnbench.runner as runner
+    import attnbench.runner.core as runner
 
     slept: list[float] = []
     monkeypatch.setattr(runner, "_cooldown", lambda s: slept.append(s))
