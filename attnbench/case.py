@@ -107,12 +107,22 @@ class Case:
         return self.batch * self.seq_len
 
     @property
-    def shape_id(self) -> str:
-        """The shape part of the id: ``b1-h16-n4096-d64[-dv32]-causal-bf16-fwd[-iters5]``."""
+    def group_key(self) -> str:
+        """The comparison-group key: the shape, dtype, mask and pass without variant or params.
+
+        Cases with equal keys differ only in variant or variant parameters; they are measured
+        together (interleaved) and kept together when a suite is sharded.
+        """
         parts = [f"b{self.batch}", f"h{self.heads}", f"n{self.seq_len}", f"d{self.head_dim}"]
         if self.head_dim_v is not None and self.head_dim_v != self.head_dim:
             parts.append(f"dv{self.head_dim_v}")
         parts += ["causal" if self.causal else "full", self.dtype, self.pass_]
+        return "-".join(parts)
+
+    @property
+    def shape_id(self) -> str:
+        """The shape part of the id: ``group_key`` plus the variant parameters."""
+        parts = [self.group_key]
         parts += [f"{k}{_format_param(v)}" for k, v in sorted(self.params.items())]
         return "-".join(parts)
 

@@ -31,3 +31,12 @@ def test_invalid_cases_are_rejected(kwargs: dict[str, object]) -> None:
     base.update(kwargs)
     with pytest.raises(ValueError):
         Case(**base)  # type: ignore[arg-type]
+
+
+def test_group_key_is_the_shape_without_variant_or_params() -> None:
+    a = Case(2, 4, 128, 32, causal=True, dtype="bf16", params={"iters": 3},
+             variant="sinkhorn.naive")
+    b = Case(2, 4, 128, 32, causal=True, dtype="bf16", params={}, variant="softmax.sdpa")
+    assert a.group_key == b.group_key == "b2-h4-n128-d32-causal-bf16-fwd"
+    assert a.shape_id == "b2-h4-n128-d32-causal-bf16-fwd-iters3"
+    assert Case(2, 4, 128, 32, dtype="bf16", causal=True, pass_="bwd").group_key != a.group_key
