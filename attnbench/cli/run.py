@@ -22,8 +22,9 @@ from attnbench.results.outpath import (
     release_claim,
 )
 from attnbench.runner import parse_shard, run_suite, summary_line
+from attnbench.runner.isolate import Isolation
 from attnbench.suite.expand import filter_variants
-from attnbench.suite.loader import load_suite
+from attnbench.suite.loader import MAX_TOTAL_CASES, load_suite
 from attnbench.variants import load_module
 
 CHECK_MODES = ("reduced", "full", "off")
@@ -109,13 +110,34 @@ def run_command(
         [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or per-case lines."),
+    isolate: bool = typer.Option(
+        False,
+        "--isolate",
+        help="Run each case in a spawned worker process: a crash, hang or OOM costs only "
+        "that case (recorded with the signal or the reason) and the run goes on.",
+    ),
+    case_timeout: float | None = typer.Option(
+        None,
+        "--case-timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="Kill a case's worker after SECONDS without finishing (implies --isolate); "
+        "the case is recorded as failed.",
+    ),
+    max_total_cases: int = typer.Option(
+        MAX_TOTAL_CASES,
+        "--max-total-cases",
+        metavar="N",
+        min=1,
+        help="Refuse a suite that expands to more than N cases (counted before building any).",
+    ),
 ) -> None:
     """Run a suite: time, memory, energy and error of every case, saved after each case."""
     if check is not None and check not in CHECK_MODES:
         raise InputError(f"--check must be one of {', '.join(CHECK_MODES)}, got {check!r}")
     for module in plugin:
         load_module(module)
-    loaded = load_suite(suite, set_)
+    loaded = load_suite(suite, set_, max_total_cases=max_total_cases)
     if variant:
         loaded = filter_variants(loaded, variant)
     console = err_console()
@@ -136,6 +158,9 @@ def run_command(
                 max_cases=max_cases,
                 check=check,
                 progress=progress,
+                isolation=Isolation(case_timeout, tuple(plugin))
+                if isolate or case_timeout is not None
+                else None,
             )
     except KeyboardInterrupt:
         where = written or Path("<the result file>")
