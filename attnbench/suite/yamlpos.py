@@ -203,6 +203,9 @@ def _syntax_hint(problem: str) -> str:
     )
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
 class _Converter:
     """Turns a composed node graph into :class:`YNode` objects."""
 
@@ -214,6 +217,13 @@ class _Converter:
     def convert(self, node: Node) -> YNode:
         line = None if self.origin else node.start_mark.line + 1
         column = None if self.origin else node.start_mark.column + 1
+        if isinstance(node, (SequenceNode, MappingNode)) and node.tag not in _PLAIN_TAGS:
+            raise self._at(
+                node,
+                f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a "
+                "suite",
+                "a suite holds plain mappings, lists and scalars; remove the '!' tag",
+            )
         if isinstance(node, SequenceNode):
             items = [self.convert(child) for child in node.value]
             return YNode(items, line, column, self.origin)
