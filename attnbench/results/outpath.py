@@ -2,9 +2,9 @@
 
 The rule (README "Where results go"): before anything runs, ``--out`` must be
 
-* a path that does not exist yet, or an existing **attnbench result file** (JSON with a
-  ``schema_version``), never a directory, a device node, a fifo, a socket or a symbolic link,
-  never the suite file or another input of the run;
+* a path that does not exist yet, an empty regular file (nothing to lose), or an existing
+  **attnbench result file** (JSON with a ``schema_version``), never a directory, a device
+  node, a fifo, a socket or a symbolic link, never the suite file or another input of the run;
 * in a directory this process can create files in (checked by creating and removing a probe).
 
 An existing result file is never overwritten: it is moved to the first free numbered
@@ -118,13 +118,25 @@ def check_out_path(out: Path, inputs: Iterable[Path] = ()) -> None:
                 f"--out {out} is {_kind(info.st_mode)}; --out must name a result file "
                 "(a new path or an existing attnbench result file)"
             )
-        if not is_result_file(out):
+        if info.st_size and not is_result_file(out):
             raise InputError(
                 f"--out {out} exists and is not an attnbench result file (JSON with a "
                 "schema_version); attnbench never replaces files that are not its own: "
                 "choose another path or move it away yourself"
             )
     probe_writable(out.parent, out)
+
+
+def claim_out(out: Path, suite_path: str | None, resume: bool) -> Path | None:
+    """Library-level guard of ``run_suite(out=...)``: check ``out``, keep a previous file.
+
+    The CLI has already done both (and holds the lock); for API callers this makes the same
+    promise: nothing that is not a result file is replaced, and an existing result file is
+    kept as its next generation unless the run resumes it. Returns the generation's path.
+    """
+    inputs = [Path(suite_path)] if suite_path and Path(suite_path).is_file() else []
+    check_out_path(out, inputs)
+    return None if resume else keep_previous(out)
 
 
 def probe_writable(folder: Path, out: Path) -> None:
@@ -157,8 +169,8 @@ def keep_previous(out: Path) -> Path | None:
     the name exists), so no earlier generation is ever overwritten, then ``out`` is unlinked.
     Call only after :func:`check_out_path` accepted ``out``.
     """
-    if not out.exists():
-        return None
+    if not out.exists() or out.stat().st_size == 0:
+        return None  # nothing there, or an empty file (a claimed default name): nothing to keep
     n = 1
     while True:
         prev = out.with_name(f"{out.name}.{n}{PREV_SUFFIX}")

@@ -25,6 +25,7 @@ from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
+from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
 from attnbench.runner.isolate import Isolation, case_runner
@@ -172,6 +173,8 @@ def run_suite(
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
     settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
     out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        claim_out(out_path, suite.path, resume)
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
         run.run["resumed_utc"] = _utc_now()

@@ -203,3 +203,31 @@ def test_is_result_file(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
     assert [is_result_file(tmp_path / n) for n in cases] == [True, False, False, False]
     assert not is_result_file(tmp_path / "missing.json")
+
+
+def test_the_python_api_keeps_the_same_promise(tiny_suite: Path, tmp_path: Path) -> None:
+    from attnbench.runner import run_suite
+    from attnbench.suite import load_suite
+
+    suite = load_suite(tiny_suite)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(InputError, match="not an attnbench result file"):
+        run_suite(suite, "cpu", out=notes, max_cases=1)
+    assert notes.read_text() == "mine"
+    with pytest.raises(InputError, match="is an input of this run"):
+        run_suite(suite, "cpu", out=tiny_suite, max_cases=1)
+    out = tmp_path / "r.json"
+    run_suite(suite, "cpu", out=out, max_cases=1)
+    first = out.read_text()
+    run_suite(suite, "cpu", out=out, max_cases=1)
+    assert (tmp_path / "r.json.1.prev").read_text() == first
+
+
+def test_an_empty_file_is_written_without_a_generation(
+    cli: Cli, tiny_suite: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.json"
+    out.touch()
+    assert _run(cli, tiny_suite, out).code == 0
+    assert is_result_file(out) and not list(tmp_path.glob("r.json.*.prev"))
