@@ -132,3 +132,51 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "r.json.lock").exists()
     assert not list(tmp_path.glob("r.json.*.prev"))
 
+
+
+def test_a_crash_inside_a_job_reruns_the_rest_without_the_crashing_member() -> None:
+    from attnbench import Case, variants
+    from attnbench.measure.bench import BenchSettings
+    from attnbench.runner.isolate import WorkerSpec, run_isolated
+    from attnbench.suite.schema import PowerSettings, TimingSettings
+
+    variants.load_module(CRASHY)
+    shape = {"batch": 1, "heads": 1, "seq_len": 16, "head_dim": 8, "causal": False,
+             "dtype": "fp32", "params": {}}
+    job = [Case(**shape, variant=v)  # type: ignore[arg-type]
+           for v in ("softmax.naive", "crashy.segv", "softmax.sdpa_math")]
+    timing = TimingSettings(warmup_ms=1, min_samples=3, min_time_ms=1, max_time_s=0.05,
+                            target_rel_iqr=0.5)
+    spec = WorkerSpec("cpu", "cold", False, BenchSettings(timing), PowerSettings(enabled="off"),
+                      plugins=(CRASHY,))
+    results = run_isolated(job, spec)
+    assert [r.case_id for r in results] == [c.case_id for c in job]
+    assert [r.status for r in results] == ["ok", "failed", "ok"]
+    assert "SIGSEGV" in results[1].reason and results[1].fingerprint
+
+
+def test_a_plugin_that_cannot_be_imported_fails_the_job_with_the_reason() -> None:
+    from attnbench import Case
+    from attnbench.measure.bench import BenchSettings
+    from attnbench.runner.isolate import WorkerSpec, run_isolated
+    from attnbench.suite.schema import PowerSettings, TimingSettings
+
+    case = Case(batch=1, heads=1, seq_len=16, head_dim=8, causal=False, dtype="fp32",
+                params={}, variant="softmax.naive")
+    spec = WorkerSpec("cpu", "cold", False, BenchSettings(TimingSettings()),
+                      PowerSettings(enabled="off"), plugins=("no_such_plugin_module",))
+    [result] = run_isolated([case], spec)
+    assert result.status == "failed"
+    assert result.reason.startswith("the isolated worker could not start: InputError: cannot "
+                                    "import plugin module 'no_such_plugin_module'")
+
+
+def test_plugin_option_on_validate_list_and_check(cli: Cli, tmp_path: Path) -> None:
+    suite = _suite(tmp_path, "crashy.hang")
+    assert cli("validate", str(suite)).code == 2  # unknown without the plugin
+    r = cli("validate", str(suite), "--plugin", CRASHY)
+    assert r.code == 0 and "valid, 1 cases" in r.out
+    r = cli("list", "--json", "--plugin", CRASHY)
+    assert r.code == 0 and "crashy.segv" in r.out
+    r = cli("check", "--plugin", "no_such_plugin_module")
+    assert r.code == 2 and "cannot import plugin module 'no_such_plugin_module'" in r.err
