@@ -135,13 +135,14 @@ def run_labels(runs: Sequence[tuple[RunResult, str]], given: Sequence[str]) -> l
         if len(set(given)) != len(given):
             raise InputError(f"--label values must differ, got {', '.join(given)}")
         return list(given)
-    labels = [default_label(run, path) for run, path in runs]
+    base = [default_label(run, path) for run, path in runs]
+    labels = base
     for suffix in (lambda p: Path(p).name, str):
         if len(set(labels)) == len(labels):
             break
         labels = [
-            f"{label} ({suffix(path)})" if labels.count(label) > 1 else label
-            for label, (_, path) in zip(labels, runs, strict=True)
+            f"{label} ({suffix(path)})" if base.count(label) > 1 else label
+            for label, (_, path) in zip(base, runs, strict=True)
         ]
     if len(set(labels)) != len(labels):
         raise InputError("two runs share a label and a path; give --label once per run")
