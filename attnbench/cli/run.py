@@ -13,6 +13,7 @@ import typer
 from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
+from attnbench.measure.profile import prepare_profile_dir, profile_dir_for
 from attnbench.report.console import render_run
 from attnbench.runner import parse_shard, run_suite, summary_line
 from attnbench.suite.expand import filter_variants
@@ -72,6 +73,10 @@ def run_command(
         [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or per-case lines."),
+    profile: bool = typer.Option(
+        False, "--profile", help="Also record a torch.profiler trace (Chrome JSON, opens in "
+        "Perfetto) and a top-operators table of every ok case, into <out stem>.profiles/.",
+    ),
 ) -> None:
     """Run a suite: time, memory, energy and error of every case, saved after each case."""
     if check is not None and check not in CHECK_MODES:
@@ -82,6 +87,9 @@ def run_command(
     if variant:
         loaded = filter_variants(loaded, variant)
     out_path = out or default_out(loaded.name)
+    profile_dir = profile_dir_for(out_path) if profile else None
+    if profile_dir is not None:
+        prepare_profile_dir(profile_dir, resume)
     if not resume:
         _keep_previous(out_path)
     console = err_console()
@@ -96,6 +104,7 @@ def run_command(
                 max_cases=max_cases,
                 check=check,
                 progress=progress,
+                profile_dir=profile_dir,
             )
     except KeyboardInterrupt:
         console.print(
@@ -106,5 +115,8 @@ def run_command(
         raise typer.Exit(130) from None
     render_run(run, out_console())
     console.print(f"{summary_line(run)} → {out_path}", highlight=False)
+    if profile_dir is not None:
+        console.print(f"profiles: {profile_dir} (traces open in https://ui.perfetto.dev)",
+                      highlight=False)
     if run.counts().get("failed", 0):
         raise typer.Exit(EXIT_CASES_FAILED)

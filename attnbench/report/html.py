@@ -72,7 +72,7 @@ def exponent_cells(row: ScalingRow) -> list[str]:
         facet_title(row.series.facet),
         f"{fit.exponent:.2f}" if fit else "–",
         interval,
-        f"{fit.n_min}–{fit.n_max} ({fit.points})" if fit else "fewer than 2 lengths",
+        f"{fit.n_min}–{fit.n_max} ({fit.points})" if fit else "< 2 lengths",
         row.claim or "–",
         row.warning or "",
     ]

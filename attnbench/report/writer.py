@@ -68,7 +68,9 @@ def exponent_table(bundle: ReportBundle) -> Table:
     keep = [i for i in range(len(EXPONENT_HEADERS)) if _shown(i, rows)]
     table = Table(title="scaling exponents: time ∝ N^b", title_justify="left")
     for i in keep:
-        table.add_column(EXPONENT_HEADERS[i], justify="right" if i in (3, 4) else "left")
+        table.add_column(
+            EXPONENT_HEADERS[i], justify="right" if i in (3, 4) else "left", no_wrap=i != 1
+        )
     for cells in rows:
         table.add_row(*(cells[i] for i in keep))
     return table

@@ -23,6 +23,7 @@ from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure.bench import BenchSettings, measure_case
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
+from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
@@ -144,6 +145,7 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    profile_dir: str | Path | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -156,6 +158,8 @@ def run_suite(
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        profile_dir: profile every ok case into this directory (``run --profile``; see
+            :mod:`attnbench.measure.profile`), after it was measured.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
@@ -192,6 +196,10 @@ def run_suite(
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
             result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+            if profile_dir is not None:
+                base = out_path.parent if out_path is not None else Path(profile_dir).parent
+                attach_profile(result, variants.get(case.variant), case, dev, settings.seed,
+                               Path(profile_dir), base)
             run.upsert(result)
             if out_path is not None:
                 save_results(run, out_path)

@@ -47,7 +47,9 @@ document.addEventListener('securitypolicyviolation', function (e) {
 window.addEventListener('load', function () {
   var images = Array.prototype.slice.call(document.images);
   images.forEach(function (i) {
-    if (!(i.complete && i.naturalWidth > 0)) { window.__attnbenchErrors.push('not decoded: ' + i.alt); }
+    if (!(i.complete && i.naturalWidth > 0)) {
+      window.__attnbenchErrors.push('not decoded: ' + i.alt);
+    }
   });
   var out = document.createElement('pre');
   out.id = 'attnbench-collector';

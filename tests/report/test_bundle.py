@@ -152,13 +152,13 @@ def test_tflops_interval_comes_from_the_time_quartiles() -> None:
 
 
 def test_energy_per_token_stored_or_derived_and_absent_when_unmeasured() -> None:
-    case = ok_case("v", {"batch": 2, "seq_len": 1000, "causal": False}, median_ms=1.0, flops=1.0, peak=1.0,
-                   err=0.0, backend="eager", joules=0.5)
+    case = ok_case("v", {"batch": 2, "seq_len": 1000, "causal": False}, median_ms=1.0,
+                   flops=1.0, peak=1.0, err=0.0, backend="eager", joules=0.5)
     assert joules_per_token(case) == pytest.approx(0.5 / 2000)
     case.metrics["energy/joules_per_token"] = 1e-3
     assert joules_per_token(case) == 1e-3
-    unmeasured = ok_case("v", {"batch": 1, "seq_len": 8, "causal": False}, median_ms=1.0, flops=1.0, peak=1.0,
-                         err=0.0, backend="eager", joules=None)
+    unmeasured = ok_case("v", {"batch": 1, "seq_len": 8, "causal": False}, median_ms=1.0,
+                         flops=1.0, peak=1.0, err=0.0, backend="eager", joules=None)
     assert joules_per_token(unmeasured) is None
     lines = {s.line for s in build_series(two_runs()[:1], ENERGY) if s.ok_points()}
     assert "cog.naive" in lines and "cog.streaming" in lines
