@@ -94,8 +94,10 @@ def _draw_line(ax: Axes, s: Series, style: _Style, fit: Fit | None, show_fit: bo
     ok = s.ok_points()
     xs = [p.seq_len for p in ok]
     ys = [p.value for p in ok if p.value is not None]
-    lower = [y - (p.low if p.low is not None else y) for p, y in zip(ok, ys, strict=True)]
-    upper = [(p.high if p.high is not None else y) - y for p, y in zip(ok, ys, strict=True)]
+    lows = [p.low if p.low is not None else y for p, y in zip(ok, ys, strict=True)]
+    highs = [p.high if p.high is not None else y for p, y in zip(ok, ys, strict=True)]
+    lower = [max(y - lo, 0.0) for y, lo in zip(ys, lows, strict=True)]
+    upper = [max(hi - y, 0.0) for y, hi in zip(ys, highs, strict=True)]
     if xs:
         ax.errorbar(
             xs, ys, yerr=[lower, upper], color=style.colour, linestyle=style.linestyle,

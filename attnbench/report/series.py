@@ -212,6 +212,9 @@ def _point(case: CaseResult, metric: PlotMetric) -> Point:
     ok = case.status == STATUS_OK
     value = metric.value(case) if ok else None
     interval = metric.interval(case) if ok and metric.interval and value is not None else None
+    if interval is not None and value is not None:
+        # the stored value and the one derived from quartiles can differ in the last bit
+        interval = (min(interval[0], value), max(interval[1], value))
     estimate = metric.fallback(case) if not ok and metric.fallback else None
     reason = case.reason.strip().splitlines()[0] if case.reason.strip() else ""
     return Point(

@@ -124,3 +124,26 @@ def test_forest_keeps_the_cases_furthest_from_one_when_there_are_too_many() -> N
     rows = forest_rows(_verdict(200))
     assert len(rows) == 150
     assert rows[0].case_id == "v/n50" and rows[-1].case_id == "v/n199"  # file order kept
+
+
+def test_a_single_sample_case_draws_without_error_bars_below_zero() -> None:
+    """q1 == median == q3; TFLOP/s from the quartiles may differ from the stored value in the
+    last bit, which must neither flip the interval nor break the drawing."""
+    from attnbench.report.series import TFLOPS, RunInput
+    from attnbench.results.schema import RunResult
+    from tests.report.conftest import ok_case
+
+    cases = []
+    for n, t in ((512, 22.823553500000003), (1024, 974.828952)):
+        c = ok_case("v", {"seq_len": n, "causal": False, "pass": "fwd", "head_dim": 32},
+                    median_ms=t, flops=2147483648.0 * n / 2048, peak=1.0, err=0.0,
+                    backend="eager", joules=None)
+        c.metrics.update({"time/q1_ms": t, "time/q3_ms": t})
+        c.metrics["throughput/tflops"] *= 1 + 4e-16  # stored rate a bit above the quartiles'
+
+        cases.append(c)
+    series = build_series([RunInput("r", "r.json", RunResult({}, {}, {}, cases))], TFLOPS)
+    for p in series[0].points:
+        assert p.low is not None and p.high is not None and p.value is not None
+        assert p.low <= p.value <= p.high
+    assert png_bytes(metric_figure(series, TFLOPS)).startswith(b"\x89PNG")
