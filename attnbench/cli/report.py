@@ -12,10 +12,6 @@ from pathlib import Path
 import typer
 
 from attnbench.cli._common import err_console, out_console
-from attnbench.report.bundle import build_bundle, run_labels
-from attnbench.report.forest import load_verdict
-from attnbench.report.series import RunInput
-from attnbench.report.writer import exponent_table, write_report
 from attnbench.results.store import load_results
 
 
@@ -43,6 +39,12 @@ def report_command(
     ),
 ) -> None:
     """Plot runs against sequence length, fit scaling exponents, write DIR/index.html."""
+    # matplotlib and scipy load here, not when any other command starts
+    from attnbench.report.bundle import build_bundle, run_labels
+    from attnbench.report.forest import load_verdict
+    from attnbench.report.series import RunInput
+    from attnbench.report.writer import exponent_table, write_report
+
     loaded = [(load_results(p), str(p)) for p in paths]
     labels = run_labels(loaded, label)
     verdict = load_verdict(gate) if gate is not None else None
