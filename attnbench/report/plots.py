@@ -180,7 +180,8 @@ def metric_figure(
     handles = _legend_handles(series, styles)
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     fig.suptitle(f"{metric.title} vs sequence length (log-log)", fontsize=11)
-    fig.subplots_adjust(right=1 - 2.8 / fig.get_figwidth(), wspace=0.35, hspace=0.45)
+    fig.subplots_adjust(right=1 - 2.8 / fig.get_figwidth(), top=1 - 0.75 / fig.get_figheight(),
+                        wspace=0.35, hspace=0.45)
     return fig
 
 
