@@ -8,6 +8,7 @@ from typing import Any
 from attnbench.cli.check import check_command
 from attnbench.cli.env import env_command
 from attnbench.cli.list_variants import list_command
+from attnbench.cli.report import report_command
 from attnbench.cli.run import run_command
 from attnbench.cli.show import show_command
 from attnbench.cli.validate import validate_command
@@ -17,6 +18,7 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("validate", validate_command),
     ("list", list_command),
     ("show", show_command),
+    ("report", report_command),
     ("check", check_command),
     ("env", env_command),
 ]
