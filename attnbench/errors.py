@@ -79,6 +79,12 @@ class EnvironmentUnavailable(AttnbenchError):
     exit_code = EXIT_ENVIRONMENT
 
 
+class NotComparableError(AttnbenchError):
+    """``gate`` cannot compare two runs at all: different device models, no common case (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
 class UnsupportedCase(AttnbenchError):
     """A variant cannot run a case (shape, dtype, backend); recorded as ``skipped``."""
 
