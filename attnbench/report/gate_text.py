@@ -61,6 +61,15 @@ def gate_markdown(
     result: GateResult, command_hint: str = "attnbench gate ... --format json"
 ) -> str:
     """The verdict as Markdown, at most :data:`MAX_MARKDOWN_CHARS` characters."""
+    slack = 400
+    while True:
+        text = _markdown(result, command_hint, slack)
+        if len(text) <= MAX_MARKDOWN_CHARS or slack > MAX_MARKDOWN_CHARS:
+            return text[:MAX_MARKDOWN_CHARS]
+        slack += len(text) - MAX_MARKDOWN_CHARS + 400
+
+
+def _markdown(result: GateResult, command_hint: str, slack: int) -> str:
     lines = summary_lines(result)
     head = [f"### attnbench {escape(lines[0])}", ""]
     head += [escape(line) + "  " for line in lines[1:]]
@@ -68,7 +77,7 @@ def gate_markdown(
     judged = [c for c in result.by_severity() if c.verdict not in NOT_JUDGED]
     regressions = result.regressions()
     parts = list(head)
-    budget = MAX_MARKDOWN_CHARS - len("\n".join(head + tail)) - 400
+    budget = MAX_MARKDOWN_CHARS - len("\n".join(head + tail)) - slack
     if regressions:
         table, shown = _fitting(regressions[:_REGRESSIONS_SHOWN], budget // 2)
         parts += ["", f"**Regressions ({len(regressions)})**", "", table]
@@ -84,9 +93,7 @@ def gate_markdown(
             f"`{command_hint}`",
         ]
     parts += ["", "</details>", *tail]
-    text = "\n".join(parts)
-    assert len(text) <= MAX_MARKDOWN_CHARS, len(text)
-    return text
+    return "\n".join(parts)
 
 
 def gate_csv(result: GateResult) -> str:
