@@ -86,7 +86,7 @@ def render_compare(comp: Comparison, console: Console) -> None:
         console.print(
             Text("†: fingerprints differ (the variant's code or case changed)", style="dim")
         )
-    console.print(Text(METHOD, style="dim"))
+    console.print(Text(METHOD, style="dim"), soft_wrap=False)
 
 
 def compare_markdown(comp: Comparison) -> str:

@@ -168,4 +168,4 @@ def render_gate(result: GateResult, console: Console) -> None:
     console.print(gate_table(result))
     console.print()
     for line in (legend(), METHOD):
-        console.print(Text(line, style="dim"))
+        console.print(Text(line, style="dim"), soft_wrap=False)
