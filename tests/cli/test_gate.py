@@ -39,11 +39,21 @@ def _no_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _pair(tmp_path: Path, factor: float) -> tuple[Path, Path]:
-    base = run([case(V, 64, samples(1.0, 40, 0.02, 1)), case(V, 128, samples(2.0, 40, 0.02, 2)),
-                case("softmax.sdpa", 64, samples(0.5, 40, 0.02, 3))])
-    cur = run([case(V, 64, samples(1.0 * factor, 40, 0.02, 4)),
-               case(V, 128, samples(2.0, 40, 0.02, 5)),
-               case("softmax.sdpa", 64, samples(0.5 * 0.8, 40, 0.02, 6))], canary_seed=21)
+    base = run(
+        [
+            case(V, 64, samples(1.0, 40, 0.02, 1)),
+            case(V, 128, samples(2.0, 40, 0.02, 2)),
+            case("softmax.sdpa", 64, samples(0.5, 40, 0.02, 3)),
+        ]
+    )
+    cur = run(
+        [
+            case(V, 64, samples(1.0 * factor, 40, 0.02, 4)),
+            case(V, 128, samples(2.0, 40, 0.02, 5)),
+            case("softmax.sdpa", 64, samples(0.5 * 0.8, 40, 0.02, 6)),
+        ],
+        canary_seed=21,
+    )
     return save(base, tmp_path / "base.json"), save(cur, tmp_path / "cur.json")
 
 
@@ -62,7 +72,8 @@ def test_exit_1_names_the_regression(cli: Cli, tmp_path: Path) -> None:
     data = json.loads(result.out)
     assert data["exit_code"] == 1
     assert [c["case_id"] for c in data["cases"] if c["verdict"] == "slower"] == [
-        f"{V}/b1-h2-n64-d8-full-fp32-fwd"]
+        f"{V}/b1-h2-n64-d8-full-fp32-fwd"
+    ]
     assert cli("gate", str(base), str(cur), "--max-regression", "30%").code == 0
     assert cli("gate", str(base), str(cur), "--max-regression", "0.3").code == 0
     assert cli("gate", str(base), str(cur), "--floor-ms", "0.5").code == 0
@@ -119,8 +130,9 @@ def _bad_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
 
 @pytest.mark.parametrize("kind", ["missing", "truncated", "garbage", "shaped", "samples", "newer"])
 @pytest.mark.parametrize("command", ["gate", "compare"])
-def test_bad_result_files_exit_2_naming_the_file(cli: Cli, tmp_path: Path, kind: str,
-                                                  command: str) -> None:
+def test_bad_result_files_exit_2_naming_the_file(
+    cli: Cli, tmp_path: Path, kind: str, command: str
+) -> None:
     good, _ = _pair(tmp_path, 1.0)
     bad, words = _bad_files(tmp_path, good)[kind]
     for args in ((str(good), str(bad)), (str(bad), str(good))):
@@ -150,8 +162,9 @@ def test_policy_file_changes_the_verdict(cli: Cli, tmp_path: Path) -> None:
     assert cli("gate", str(base), str(cur), "--policy", str(policy)).code == 0
 
 
-def test_markdown_csv_and_step_summary(cli: Cli, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_markdown_csv_and_step_summary(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base, cur = _pair(tmp_path, 1.25)
     summary = tmp_path / "summary.md"
     summary.write_text("previous step\n")
@@ -168,8 +181,9 @@ def test_markdown_csv_and_step_summary(cli: Cli, tmp_path: Path,
     assert len(csv_out.out.splitlines()) == 4
 
 
-def test_golden_table_and_markdown(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                   ) -> None:
+def test_golden_table_and_markdown(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     _pair(tmp_path, 1.25)
     table = cli("gate", "base.json", "cur.json", "--label", "main", "--label", "pr")
@@ -184,8 +198,12 @@ def test_help_lists_exit_codes(cli: Cli) -> None:
     result = cli("gate", "--help")
     assert result.code == 0
     flat = " ".join(result.out.split())
-    for text in ("0 no confirmed regression", "1 a confirmed regression", "2 bad input",
-                 "3 the runs cannot be compared"):
+    for text in (
+        "0 no confirmed regression",
+        "1 a confirmed regression",
+        "2 bad input",
+        "3 the runs cannot be compared",
+    ):
         assert text in flat
 
 
@@ -228,8 +246,9 @@ def test_two_real_runs_pass_and_carry_canaries(cli: Cli, real_runs: tuple[Path, 
 def _slowed_copy(path: Path, out: Path, factor: float) -> tuple[Path, list[str]]:
     """``path`` with the two least noisy ok cases' samples multiplied by ``factor``."""
     r = load_results(path)
-    quiet = sorted((c for c in r.cases if c.status == "ok"),
-                   key=lambda c: c.metrics["time/rel_iqr"])[:2]
+    quiet = sorted(
+        (c for c in r.cases if c.status == "ok"), key=lambda c: c.metrics["time/rel_iqr"]
+    )[:2]
     assert len(quiet) == 2
     slowed: RunResult = copy.deepcopy(r)
     for c in slowed.cases:
@@ -241,8 +260,9 @@ def _slowed_copy(path: Path, out: Path, factor: float) -> tuple[Path, list[str]]
 
 
 @pytest.mark.slow
-def test_slowed_copy_exits_1_naming_exactly_those_cases(cli: Cli, real_runs: tuple[Path, Path],
-                                                         tmp_path: Path) -> None:
+def test_slowed_copy_exits_1_naming_exactly_those_cases(
+    cli: Cli, real_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, _ = real_runs
     slow, chosen = _slowed_copy(a, tmp_path / "slow.json", 1.10)
     noisy = {c.case_id for c in load_results(a).cases if "HIGH_NOISE" in c.warnings}
@@ -264,8 +284,9 @@ def test_slowed_copy_exits_1_naming_exactly_those_cases(cli: Cli, real_runs: tup
 
 
 @pytest.mark.slow
-def test_changed_fingerprints_are_incomparable(cli: Cli, real_runs: tuple[Path, Path],
-                                               tmp_path: Path) -> None:
+def test_changed_fingerprints_are_incomparable(
+    cli: Cli, real_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, _ = real_runs
     r = load_results(a)
     r.cases[0].fingerprint = "0" * 16
@@ -279,12 +300,25 @@ def test_changed_fingerprints_are_incomparable(cli: Cli, real_runs: tuple[Path, 
 
 
 @pytest.mark.slow
-def test_three_real_runs_compare_side_by_side(cli: Cli, real_runs: tuple[Path, Path],
-                                              tmp_path: Path) -> None:
+def test_three_real_runs_compare_side_by_side(
+    cli: Cli, real_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, b = real_runs
     slow, chosen = _slowed_copy(a, tmp_path / "slow.json", 1.10)
-    result = cli("compare", str(a), str(b), str(slow), "--label", "A", "--label", "B",
-                 "--label", "A+10%", "--format", "json")
+    result = cli(
+        "compare",
+        str(a),
+        str(b),
+        str(slow),
+        "--label",
+        "A",
+        "--label",
+        "B",
+        "--label",
+        "A+10%",
+        "--format",
+        "json",
+    )
     assert result.code == 0, result.err
     data = json.loads(result.out)
     assert [r["label"] for r in data["runs"]] == ["A", "B", "A+10%"]

@@ -24,8 +24,16 @@ def samples(median_ms: float, n: int = 40, noise: float = 0.02, seed: int = 0) -
 
 
 def params(n: int, causal: bool = False, dtype: str = "fp32") -> dict[str, Any]:
-    return {"batch": 1, "heads": 2, "seq_len": n, "head_dim": 8, "head_dim_v": 8,
-            "causal": causal, "dtype": dtype, "pass": "fwd"}
+    return {
+        "batch": 1,
+        "heads": 2,
+        "seq_len": n,
+        "head_dim": 8,
+        "head_dim_v": 8,
+        "causal": causal,
+        "dtype": dtype,
+        "pass": "fwd",
+    }
 
 
 def case_id(variant: str, n: int, causal: bool = False, dtype: str = "fp32") -> str:
@@ -67,10 +75,17 @@ def case(
 
 
 def canary_block(median_ms: float, noise: float = 0.005, seed: int = 7) -> dict[str, Any]:
-    points = [{"phase": ph, "samples_ms": samples(median_ms, 15, noise, seed + i)}
-              for i, ph in enumerate(("start", "middle", "end"))]
-    return {"kernel": "matmul_fp32", "size": 192, "flops": 2 * 192**3, "device": "cpu",
-            "points": points}
+    points = [
+        {"phase": ph, "samples_ms": samples(median_ms, 15, noise, seed + i)}
+        for i, ph in enumerate(("start", "middle", "end"))
+    ]
+    return {
+        "kernel": "matmul_fp32",
+        "size": 192,
+        "flops": 2 * 192**3,
+        "device": "cpu",
+        "points": points,
+    }
 
 
 def run(

@@ -15,12 +15,17 @@ from tests.compare.helpers import case, run, samples
 V = "softmax.naive"
 
 
-def _runs(factor: float, canary_factor: float, canary_noise: float = 0.005
-          ) -> tuple[RunResult, RunResult]:
+def _runs(
+    factor: float, canary_factor: float, canary_noise: float = 0.005
+) -> tuple[RunResult, RunResult]:
     ids = (64, 128, 256)
     base = run([case(V, n, samples(1.0, 40, 0.02, n)) for n in ids], canary_ms=0.3)
-    cur = run([case(V, n, samples(factor, 40, 0.02, n + 1)) for n in ids],
-              canary_ms=0.3 * canary_factor, canary_noise=canary_noise, canary_seed=11)
+    cur = run(
+        [case(V, n, samples(factor, 40, 0.02, n + 1)) for n in ids],
+        canary_ms=0.3 * canary_factor,
+        canary_noise=canary_noise,
+        canary_seed=11,
+    )
     return base, cur
 
 
@@ -89,8 +94,9 @@ def test_canary_failure_is_recorded_not_raised() -> None:
 
     r = run([], canary_ms=None)
     canary.record(r, Broken(), "start")  # type: ignore[arg-type]
-    assert r.run["canary"]["points"] == [{"phase": "start",
-                                          "error": "RuntimeError: device vanished"}]
+    assert r.run["canary"]["points"] == [
+        {"phase": "start", "error": "RuntimeError: device vanished"}
+    ]
 
 
 def test_tick_records_no_middle_for_tiny_runs() -> None:

@@ -23,8 +23,10 @@ def _commands() -> list[list[str]]:
                 words = shlex.split(line, comments=True)
                 for i, word in enumerate(words):
                     if word == "attnbench" or word.endswith("/attnbench"):
-                        end = next((j for j, w in enumerate(words[i:], i) if w in ("|", ">", "||",
-                                                                                 "&&")), None)
+                        end = next(
+                            (j for j, w in enumerate(words[i:], i) if w in ("|", ">", "||", "&&")),
+                            None,
+                        )
                         out.append(words[i + 1 : end])
     return out
 

@@ -17,18 +17,33 @@ from attnbench.compare.policy import (
 from attnbench.errors import InputError, SuiteError
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("5%", 0.05), ("0.05", 0.05), (0.05, 0.05), ("150%", 1.5), ("0%", 0.0), (" 10 % ".strip(), 0.10),
-    ("0.999", 0.999),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5%", 0.05),
+        ("0.05", 0.05),
+        (0.05, 0.05),
+        ("150%", 1.5),
+        ("0%", 0.0),
+        (" 10 % ".strip(), 0.10),
+        ("0.999", 0.999),
+    ],
+)
 def test_parse_fraction(text: object, value: float) -> None:
     assert parse_fraction(text) == pytest.approx(value)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("5", "ambiguous"), ("1", "ambiguous"), ("-5%", "non-negative"), ("abc", "percentage"),
-    ("nan", "non-negative"), (True, "percentage"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("5", "ambiguous"),
+        ("1", "ambiguous"),
+        ("-5%", "non-negative"),
+        ("abc", "percentage"),
+        ("nan", "non-negative"),
+        (True, "percentage"),
+    ],
+)
 def test_parse_fraction_rejects(text: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_fraction(text)
@@ -83,22 +98,28 @@ def test_builtin_defaults_without_policy() -> None:
     assert CaseSettings().floor_ms == DEFAULT_FLOOR_MS
 
 
-@pytest.mark.parametrize(("text", "where", "message"), [
-    ("version: 1\nmax_regresion: 5%\n", ":2:1", "unknown key 'max_regresion' in the policy; "
-     "did you mean 'max_regression'?"),
-    ("version: 1\nmax_regression: 5\n", ":2:17", "ambiguous"),
-    ("version: 1\nmetric: time/medain_ms\n", ":2:9", "did you mean 'time/median_ms'"),
-    ("version: 2\n", ":1:10", "version must be 1"),
-    ("max_regression: 5%\n", "", "missing the required key 'version'"),
-    ("version: 1\nrules:\n  - max_regression: 5%\n", ":3:5", "needs 'match'"),
-    ("version: 1\nrules:\n  - {match: 'a*'}\n", ":3:5", "sets nothing"),
-    ("version: 1\nrules:\n  - {variant: x, ignore: maybe}\n", ":3:26", "true or false"),
-    ("version: 1\nrules:\n  - {variant: x, flor_ms: 1}\n", ":3:18", "did you mean 'floor_ms'"),
-    ("version: 1\nrules: {a: 1}\n", ":2:8", "must be a list"),
-    ("version: 1\nfloor_ms: -1\n", ":2:11", "floor_ms must be a number >= 0"),
-    ("version: 1\n  bad: [\n", ":2", "invalid YAML"),
-    ("", "", "empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        (
+            "version: 1\nmax_regresion: 5%\n",
+            ":2:1",
+            "unknown key 'max_regresion' in the policy; did you mean 'max_regression'?",
+        ),
+        ("version: 1\nmax_regression: 5\n", ":2:17", "ambiguous"),
+        ("version: 1\nmetric: time/medain_ms\n", ":2:9", "did you mean 'time/median_ms'"),
+        ("version: 2\n", ":1:10", "version must be 1"),
+        ("max_regression: 5%\n", "", "missing the required key 'version'"),
+        ("version: 1\nrules:\n  - max_regression: 5%\n", ":3:5", "needs 'match'"),
+        ("version: 1\nrules:\n  - {match: 'a*'}\n", ":3:5", "sets nothing"),
+        ("version: 1\nrules:\n  - {variant: x, ignore: maybe}\n", ":3:26", "true or false"),
+        ("version: 1\nrules:\n  - {variant: x, flor_ms: 1}\n", ":3:18", "did you mean 'floor_ms'"),
+        ("version: 1\nrules: {a: 1}\n", ":2:8", "must be a list"),
+        ("version: 1\nfloor_ms: -1\n", ":2:11", "floor_ms must be a number >= 0"),
+        ("version: 1\n  bad: [\n", ":2", "invalid YAML"),
+        ("", "", "empty"),
+    ],
+)
 def test_policy_errors_are_located(tmp_path: Path, text: str, where: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(SuiteError) as info:

@@ -22,8 +22,12 @@ def test_one_distinct_mark_per_verdict() -> None:
 def test_markdown_stays_under_the_comment_limit(cases: int) -> None:
     long = "softmax.naive_with_a_really_long_plugin_variant_name_that_goes_on"
     base = run([case(long, 16 + i, samples(1.0, 20, 0.02, i)) for i in range(cases)])
-    cur = run([case(long, 16 + i, samples(1.3 if i % 2 else 1.0, 20, 0.02, 10_000 + i))
-               for i in range(cases)])
+    cur = run(
+        [
+            case(long, 16 + i, samples(1.3 if i % 2 else 1.0, 20, 0.02, 10_000 + i))
+            for i in range(cases)
+        ]
+    )
     result = gate_runs(base, cur, defaults=CaseSettings())
     text = gate_markdown(result)
     assert len(text) <= MAX_MARKDOWN_CHARS
@@ -49,9 +53,13 @@ def test_passing_markdown_has_no_regressions_section() -> None:
 
 def test_table_lists_the_most_serious_first() -> None:
     base = run([case("softmax.naive", n, samples(1.0, seed=n)) for n in (16, 32, 48)])
-    cur = run([case("softmax.naive", 16, samples(1.0, seed=99)),
-               case("softmax.naive", 32, samples(1.3, seed=98)),
-               case("softmax.naive", 48, status="failed", reason="boom")])
+    cur = run(
+        [
+            case("softmax.naive", 16, samples(1.0, seed=99)),
+            case("softmax.naive", 32, samples(1.3, seed=98)),
+            case("softmax.naive", 48, status="failed", reason="boom"),
+        ]
+    )
     result = gate_runs(base, cur, defaults=CaseSettings())
     console = plain_console(120)
     console.print(gate_table(result))

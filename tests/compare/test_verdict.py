@@ -19,7 +19,9 @@ def verdicts(base: RunResult, cur: RunResult, **kw: object) -> dict[str, str]:
     return {c.case_id.split("/")[1].split("-")[2]: c.verdict for c in result.cases}
 
 
-def pair(cur_factor: float, n: int = 40, noise: float = 0.02, seed: int = 3) -> tuple[RunResult, RunResult]:
+def pair(
+    cur_factor: float, n: int = 40, noise: float = 0.02, seed: int = 3
+) -> tuple[RunResult, RunResult]:
     base = run([case(V, 64, samples(1.0, n, noise, 1))])
     cur = run([case(V, 64, samples(1.0 * cur_factor, n, noise, seed))])
     return base, cur
@@ -106,23 +108,33 @@ def test_dtype_mismatch_is_incomparable() -> None:
 
 
 def test_new_missing_failed_and_not_run() -> None:
-    base = run([
-        case(V, 64, samples(1.0)),
-        case(V, 128, samples(1.0)),
-        case(V, 256, samples(1.0)),
-        case(V, 512, status="skipped", reason="no causal"),
-        case(V, 1024, samples(1.0)),
-    ])
-    cur = run([
-        case(V, 64, samples(1.0)),
-        case(V, 256, status="failed", reason="RuntimeError: boom"),
-        case(V, 512, status="skipped", reason="no causal"),
-        case(V, 1024, status="skipped", reason="backend gone"),
-        case(V, 2048, samples(1.0)),
-    ])
+    base = run(
+        [
+            case(V, 64, samples(1.0)),
+            case(V, 128, samples(1.0)),
+            case(V, 256, samples(1.0)),
+            case(V, 512, status="skipped", reason="no causal"),
+            case(V, 1024, samples(1.0)),
+        ]
+    )
+    cur = run(
+        [
+            case(V, 64, samples(1.0)),
+            case(V, 256, status="failed", reason="RuntimeError: boom"),
+            case(V, 512, status="skipped", reason="no causal"),
+            case(V, 1024, status="skipped", reason="backend gone"),
+            case(V, 2048, samples(1.0)),
+        ]
+    )
     got = verdicts(base, cur)
-    assert got == {"n64": "same", "n128": "missing", "n256": "failed", "n512": "not_run",
-                   "n1024": "missing", "n2048": "new"}
+    assert got == {
+        "n64": "same",
+        "n128": "missing",
+        "n256": "failed",
+        "n512": "not_run",
+        "n1024": "missing",
+        "n2048": "new",
+    }
     result = gate_runs(base, cur, defaults=DEFAULT)
     assert result.exit_code == 1  # failed counts as a regression
     assert [c.case_id for c in result.regressions()] == [base.cases[2].case_id]
@@ -172,9 +184,13 @@ def test_holm_spreads_over_all_tested_cases() -> None:
 def test_policy_rules_ignore_and_threshold() -> None:
     base = run([case(V, 64, samples(1.0)), case("softmax.sdpa", 64, samples(1.0))])
     cur = run([case(V, 64, samples(1.10, seed=4)), case("softmax.sdpa", 64, samples(1.10, seed=5))])
-    policy = Policy(rules=(Rule(variant="softmax.naive", max_regression=0.2),
-                           Rule(match="softmax.sdpa/*", ignore=True, reason="flaky"),
-                           Rule(match="nothing*", floor_ms=1.0, where="p.yaml:9")))
+    policy = Policy(
+        rules=(
+            Rule(variant="softmax.naive", max_regression=0.2),
+            Rule(match="softmax.sdpa/*", ignore=True, reason="flaky"),
+            Rule(match="nothing*", floor_ms=1.0, where="p.yaml:9"),
+        )
+    )
     result = gate_runs(base, cur, defaults=DEFAULT, policy=policy)
     assert [c.verdict for c in result.cases] == ["same", "ignored"]
     assert result.cases[1].reason == "flaky"
