@@ -5,7 +5,8 @@ Exit codes (documented in README and ``attnbench --help``):
 * 0 success
 * 1 the gate found a confirmed regression (or ``check`` found a mismatch)
 * 2 bad input: suite file, arguments, result file
-* 3 the requested environment is not available (no CUDA, no NVML when required)
+* 3 the requested environment is not available (no CUDA, no NVML when required), or
+  ``gate`` cannot compare two runs at all
 * 4 the run finished but some cases failed unexpectedly
 """
 
