@@ -332,3 +332,14 @@ def test_three_real_runs_compare_side_by_side(
     assert counts[("softmax.naive", "A+10%")] == 2
     table = cli("compare", str(a), str(b), str(slow))
     assert table.code == 0 and "geomean softmax.naive" in table.out and "[" in table.out
+
+
+def test_negative_floor_and_unwritable_step_summary(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, cur = _pair(tmp_path, 1.25)
+    assert cli("gate", str(base), str(cur), "--floor-ms", "-1").code == 2
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a directory: cannot append
+    result = cli("gate", str(base), str(cur))
+    assert result.code == 1  # the verdict stands; the failed append is said, not hidden
+    assert "could not append to $GITHUB_STEP_SUMMARY" in result.err
