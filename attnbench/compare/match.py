@@ -31,7 +31,7 @@ class Machine:
 
 def _find(tree: Any, keys: Sequence[str], depth: int = 0) -> str | None:
     """The first string value under any of ``keys`` in a nested dict (breadth first)."""
-    if not isinstance(tree, Mapping) or depth > 4:
+    if not isinstance(tree, Mapping) or depth > 5:
         return None
     for key in keys:
         value = tree.get(key)
@@ -55,7 +55,8 @@ def machine(run: RunResult) -> Machine:
             model = str(gpus[0].get("name", ""))
         else:
             model = str((run.environment.get("cpu") or {}).get("model", ""))
-    driver = _find(run.environment, _DRIVER_KEYS) if kind == "cuda" else None
+    where = {"environment": run.environment, "settings": run.settings}
+    driver = _find(where, _DRIVER_KEYS) if kind == "cuda" else None
     torch = run.environment.get("torch")
     return Machine(kind, model, driver, str(torch) if torch else None)
 
