@@ -20,6 +20,7 @@ from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
+from attnbench.measure import canary
 from attnbench.measure.bench import BenchSettings
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
@@ -201,6 +202,7 @@ def run_suite(
     measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     try:
         for i, case in enumerate(todo):
+            canary.tick(run, dev, i, len(todo))
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
@@ -213,6 +215,7 @@ def run_suite(
             if out_path is not None:
                 save_results(run, out_path)
             sink.case_finished(result)
+        canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
