@@ -13,7 +13,8 @@ import gc
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
 from attnbench.measure.energy import EnergyMeter
-from attnbench.measure.timing import STOP_CONVERGED, measure
+from attnbench.measure.timing import STOP_CONVERGED, TimingResult, measure
 from attnbench.metrics.derived import model_metrics, rate_metrics
 from attnbench.results.fingerprint import fingerprint
 from attnbench.results.schema import (
@@ -37,6 +38,9 @@ from attnbench.results.schema import (
 )
 from attnbench.suite.schema import TimingSettings
 from attnbench.variants.base import Inputs, Variant
+
+CONVERGED_REASONS = (STOP_CONVERGED, "ratio_converged")
+"""Stop reasons that met a precision target (anything else warns ``NOT_CONVERGED``)."""
 
 HIGH_NOISE_REL_IQR = 0.10
 """``HIGH_NOISE`` above this relative IQR (torch.utils.benchmark's "system fluctuation" level)."""
@@ -101,7 +105,7 @@ def _resolved_params(variant: Variant, case: Case) -> dict[str, Any]:
     return params
 
 
-def _skeleton(variant: Variant, case: Case) -> CaseResult:
+def skeleton(variant: Variant, case: Case) -> CaseResult:
     return CaseResult(
         case_id=case.case_id,
         variant=variant.info.name,
@@ -128,19 +132,20 @@ def raise_as_failed(result: CaseResult, exc: BaseException) -> None:
     result.energy = {"traceback": traceback.format_exc(limit=6)}
 
 
-def measure_case(
-    variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
-) -> CaseResult:
-    """Run every phase for ``case``; failures become statuses, never exceptions."""
-    result = _skeleton(variant, case)
-    started = time.perf_counter()
-    why = variant.unsupported(case, device.name) or device.dtype_problem(case.dtype)
-    if why:
-        result.status, result.reason = STATUS_SKIPPED, why
-        return result
+def skip_reason(variant: Variant, case: Case, device: Device) -> str | None:
+    """Why ``case`` cannot run on ``device`` (a ``skipped`` status), or None."""
+    return variant.unsupported(case, device.name) or device.dtype_problem(case.dtype)
+
+
+@contextmanager
+def recorded(result: CaseResult, device: Device) -> Iterator[None]:
+    """Run the enclosed phase; an exception becomes ``result``'s status, never propagates.
+
+    Unsupported shapes and missing kernels become ``skipped``, allocation failures ``oom``
+    (then the allocator cache is emptied), anything else ``failed`` with its traceback.
+    """
     try:
-        with variant.call_context(case):
-            _measure_into(result, variant, case, device, settings, meter)
+        yield
     except UnsupportedCase as exc:
         result.status, result.reason = STATUS_SKIPPED, str(exc)
     except NotImplementedError as exc:
@@ -156,25 +161,49 @@ def measure_case(
             result.reason = f"host memory exhausted: {str(exc).splitlines()[0]}"
     except Exception as exc:
         raise_as_failed(result, exc)
-    finally:
-        result.duration_s = time.perf_counter() - started
-        if result.status == STATUS_OOM:
-            gc.collect()
-            device.empty_cache()
+    if result.status == STATUS_OOM:
+        gc.collect()
+        device.empty_cache()
+
+
+def measure_case(
+    variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
+) -> CaseResult:
+    """Run every phase for ``case``; failures become statuses, never exceptions."""
+    result = skeleton(variant, case)
+    started = time.perf_counter()
+    why = skip_reason(variant, case, device)
+    if why:
+        result.status, result.reason = STATUS_SKIPPED, why
+        return result
+    with recorded(result, device), variant.call_context(case):
+        call = prepare(result, variant, case, device, settings)
+        if call is not None:
+            timing = measure(call, device, settings.timing)
+            finish(result, variant, case, device, settings, meter, call, timing)
+    result.duration_s = time.perf_counter() - started
     return result
 
 
-def _measure_into(
+def prepare(
     result: CaseResult,
     variant: Variant,
     case: Case,
     device: Device,
     settings: BenchSettings,
-    meter: EnergyMeter,
-) -> None:
+    share: Callable[[Inputs], Inputs] | None = None,
+) -> Callable[[], object] | None:
+    """Inputs, setup phase and correctness check; the timed callable, or None when the
+    check failed (``result`` then says why).
+
+    ``share`` may swap some of the freshly made inputs for equal tensors that already exist
+    (a comparison group's shared q, k, v); it runs before the setup phase.
+    """
     models = model_metrics(variant, case)
     result.metrics.update(models)
     inputs = variant.make_inputs(case, device.torch_device, settings.seed)
+    if share is not None:
+        inputs = share(inputs)
     result.metrics["memory/inputs_bytes"] = float(
         sum(t.numel() * t.element_size() for t in inputs.values())
     )
@@ -190,21 +219,34 @@ def _measure_into(
             result.status = STATUS_FAILED
             result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
             result.warnings.append("NUMERICAL_MISMATCH")
-            return
+            return None
     result.backend = variant.backend(inputs, case)
     if result.backend == "sdpa.math" and variant.info.name != "softmax.sdpa_math":
         # torch picked its materialising math kernel over every fused one for these shapes
         result.warnings.append("BACKEND_FALLBACK")
-    call = make_call(variant, inputs, case)
-    timing = measure(call, device, settings.timing)
+    return make_call(variant, inputs, case)
+
+
+def finish(
+    result: CaseResult,
+    variant: Variant,
+    case: Case,
+    device: Device,
+    settings: BenchSettings,
+    meter: EnergyMeter,
+    call: Callable[[], object],
+    timing: TimingResult,
+) -> None:
+    """Store the samples and their metrics and warnings, then the memory and energy windows."""
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
-    result.metrics.update(rate_metrics(models, case, timing.summary.median_ms))
+    result.metrics.update(rate_metrics(result.metrics, case, timing.summary.median_ms))
     _percent_of_peak(result, case, settings.peak)
-    if timing.stop_reason != STOP_CONVERGED:
+    result.warnings.extend(w for w in timing.warnings if w not in result.warnings)
+    if timing.stop_reason not in CONVERGED_REASONS:
         result.warnings.append("NOT_CONVERGED")
-    if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
+    if timing.summary.count > 1 and timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
     _note_host_load(result, device)
     _measure_memory(result, call, device)

@@ -43,6 +43,9 @@ class CaseResult:
         check: the correctness check (reduced copy id, errors, tolerance, verdict).
         energy: energy method, reason and details.
         duration_s: wall time spent on the case, seconds (check + warm-up + sampling).
+        group: id of the comparison group the case was measured in (its ``Case.group_key``),
+            empty when it was measured alone (``timing.interleave: false``).
+        baseline: case id of the group member the ``ratio/*`` metrics are relative to.
     """
 
     case_id: str
@@ -60,6 +63,8 @@ class CaseResult:
     check: dict[str, Any] | None = None
     energy: dict[str, Any] | None = None
     duration_s: float = 0.0
+    group: str = ""
+    baseline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

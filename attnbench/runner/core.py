@@ -1,8 +1,14 @@
-"""Orchestration only: expand a suite, run each case, save after every case.
+"""Orchestration only: expand a suite, plan its groups, run each group, save as they finish.
 
 The runner never prints. It reports progress through a :class:`Progress` sink (the CLI draws
-a rich progress bar with it) and writes the result file atomically after every case, so an
-interrupted run loses at most the case in flight and ``resume=True`` picks up from there.
+a rich progress bar with it) and writes the result file atomically after every group (one
+case, or one comparison group: ``runner/schedule.py``), so an interrupted run loses at most
+the group in flight and ``resume=True`` picks up from there, rerunning any group it left
+incomplete as a whole.
+
+The unit of work is :func:`run_group`: everything that happens to one group, from measuring
+it to saving and reporting its results. Hooks around a group (a canary, a journal, a worker
+process) belong around that call in :func:`run_suite`'s loop.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,11 +28,14 @@ from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure.bench import BenchSettings, measure_case
 from attnbench.measure.energy import EnergyMeter
+from attnbench.measure.group import measure_group
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
+from attnbench.metrics.stats import RATIO_METHOD
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
+from attnbench.runner.schedule import Group, pending_groups, plan_groups
 from attnbench.suite.expand import expand
 from attnbench.suite.schema import Suite
 
@@ -104,6 +113,8 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
             "power": {**asdict(suite.power), **meter.status()},
             "check": settings.check,
             "seed": settings.seed,
+            "baseline": suite.baseline,
+            "ratio_method": RATIO_METHOD if settings.timing.interleave else None,
         },
         run={"argv": list(sys.argv), "completed": False, "shard": None},
         metric_catalog=catalog_dict(),
@@ -150,8 +161,9 @@ def run_suite(
     Args:
         suite: a loaded suite.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; None uses the suite's.
-        out: result file, written atomically after each case; None keeps it in memory.
-        resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
+        out: result file, written atomically after each group; None keeps it in memory.
+        resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest; a
+            comparison group with any case left is measured again whole.
         shard: (K, N) to run every N-th case starting at K (1-based).
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
@@ -184,18 +196,14 @@ def run_suite(
         ]
     run.run["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
     done = {c.case_id for c in run.cases if c.status in FINISHED}
-    todo = [c for c in cases if c.case_id not in done]
-    sink.started(len(cases), len(cases) - len(todo))
+    todo = pending_groups(plan_groups(cases, suite.timing.interleave), done)
+    sink.started(len(cases), len(cases) - sum(len(g.cases) for g in todo))
+    job = Job(dev, settings, meter, suite.baseline, run, out_path, sink)
     try:
-        for i, case in enumerate(todo):
+        for i, group in enumerate(todo):
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
-            sink.case_started(case)
-            result = measure_case(variants.get(case.variant), case, dev, settings, meter)
-            run.upsert(result)
-            if out_path is not None:
-                save_results(run, out_path)
-            sink.case_finished(result)
+            run_group(job, group)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
@@ -203,6 +211,41 @@ def run_suite(
         if out_path is not None:
             save_results(run, out_path)
     return run
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every group of a run is measured with, and where its results go."""
+
+    device: Device
+    settings: BenchSettings
+    meter: EnergyMeter
+    baseline: str | None
+    run: RunResult
+    out: Path | None
+    sink: Progress
+
+
+def measure_cases(job: Job, group: Group) -> list[CaseResult]:
+    """Measure ``group``: in rotation when it is interleaved, else its one case alone."""
+    pairs = [(variants.get(c.variant), c) for c in group.cases]
+    if group.interleaved:
+        return measure_group(pairs, job.device, job.settings, job.meter, group.key, job.baseline)
+    return [measure_case(v, c, job.device, job.settings, job.meter) for v, c in pairs]
+
+
+def run_group(job: Job, group: Group) -> list[CaseResult]:
+    """The unit of work: measure one group, store and save its results, report them."""
+    for case in group.cases:
+        job.sink.case_started(case)
+    results = measure_cases(job, group)
+    for result in results:
+        job.run.upsert(result)
+    if job.out is not None:
+        save_results(job.run, job.out)
+    for result in results:
+        job.sink.case_finished(result)
+    return results
 
 
 def summary_line(run: RunResult) -> str:

@@ -62,8 +62,10 @@ def settings(**kw: float) -> TimingSettings:
 def test_constant_kernel_converges_after_min_samples() -> None:
     timer = ScriptedTimer(itertools.repeat(1e-3))
     r = measure(kernel, timer, settings())
-    # warm-up: 5 calls of 1.001 ms host time reach the 5 ms budget
-    assert r.warmup_calls == 5
+    # warm-up: 5 calls of 1.001 ms host time reach the 5 ms budget; the stability rule then
+    # needs two windows of 5 calls, so warm-up ends at 10 calls with a flat trend
+    assert r.warmup_calls == 10
+    assert r.warmup_stable and r.warmup_trend == 1.0
     assert r.number == 1
     assert r.stop_reason == STOP_CONVERGED
     assert len(r.samples_ms) == 10
@@ -84,18 +86,19 @@ def test_noise_that_never_shrinks_stops_on_plateau() -> None:
     # eligible from sample 10; the plateau window is max(min_samples, 20) = 20 checks
     assert r.stop_reason == STOP_PLATEAU
     assert len(r.samples_ms) == 10 + 20 - 1
-    # the one warm-up call used a 1 ms duration, so samples run 2, 1, 2...: 15 twos and
-    # 14 ones give median 2, Q1 1, Q3 2
-    assert r.summary.rel_iqr == pytest.approx(0.5)
+    # warm-up took 10 calls (1, 2, ... 2: no downward trend), so samples run 1, 2, 1...:
+    # 15 ones and 14 twos give median 1, Q1 1, Q3 2
+    assert r.warmup_calls == 10
+    assert r.summary.rel_iqr == pytest.approx(1.0)
 
 
 def test_max_time_caps_measured_time() -> None:
     timer = ScriptedTimer(itertools.cycle([1e-3, 2e-3]))
     r = measure(kernel, timer, settings(warmup_ms=0.5, max_time_s=0.02))
-    # warm-up takes the first 1 ms call; samples 2+1+2+... ms: 12 sum to 18 ms,
-    # the 13th reaches 20 ms = max_time
+    # warm-up takes 10 calls; samples 1+2+1+... ms: 13 sum to 19 ms, the 14th reaches
+    # 21 ms >= max_time
     assert r.stop_reason == STOP_MAX_TIME
-    assert len(r.samples_ms) == 13
+    assert len(r.samples_ms) == 14
 
 
 def test_max_samples_cap() -> None:

@@ -170,7 +170,7 @@ ERRORS = [
     ("max below min samples", BASE + "timing: {min_samples: 9, max_samples: 3}\n", 10, 39,
      ["timing.max_samples (3) is below timing.min_samples (9)"]),
     ("min_time over max_time", BASE + "timing: {min_time_ms: 5000, max_time_s: 1}\n", 10, 23,
-     ["exceeds timing.max_time_s (1 s)", "milliseconds"]),
+     ["must be below timing.max_time_s (1 s = 1000 ms)", "milliseconds"]),
     ("flush", BASE + "timing: {flush: warm}\n", 10, 17,
      ["timing.flush must be one of cold | hot, got 'warm'"]),
     ("cuda_graph", BASE + "timing: {cuda_graph: 1}\n", 10, 22,
