@@ -13,7 +13,7 @@ import typer
 from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
-from attnbench.report.console import render_run
+from attnbench.report.console import ratio_table, render_run, stored_baseline
 from attnbench.runner import parse_shard, run_suite, summary_line
 from attnbench.suite.expand import filter_variants
 from attnbench.suite.loader import load_suite
@@ -104,7 +104,11 @@ def run_command(
             highlight=False,
         )
         raise typer.Exit(130) from None
-    render_run(run, out_console())
+    stdout = out_console()
+    render_run(run, stdout)
+    if stored_baseline(run) is not None:  # paired ratios: end with the ratio table
+        stdout.print()
+        stdout.print(ratio_table(run))
     console.print(f"{summary_line(run)} → {out_path}", highlight=False)
     if run.counts().get("failed", 0):
         raise typer.Exit(EXIT_CASES_FAILED)
