@@ -204,36 +204,42 @@ def ratio_table(run: RunResult, baseline_variant: str | None = None) -> Table:
     ):
         table.add_column(header, justify="right" if right else "left", no_wrap=True)
     previous = None
-    unpaired = paired = 0
+    bases: list[str] = []
     for case in cases:
         median = case.metric("time/median_ms")
         if case.variant == baseline_variant or case.status != STATUS_OK or median is None:
             continue
         if _paired(case, baseline_variant, by_id):
-            ref = by_id[case.baseline].metric("time/median_ms")
-            ratio = case.metrics["ratio/to_baseline"]
-            low, high = case.metric("ratio/ci_low"), case.metric("ratio/ci_high")
-            interval = DASH if low is None or high is None else (
-                f"{format_sig(low, 3)}–{format_sig(high, 3)}")
-            basis = f"paired n={int(case.metrics.get('ratio/pairs', 0))}"
-            paired += 1
+            cells = _paired_cells(case, by_id[case.baseline])
         else:
-            ref = base.get(shape_key(case.params))
-            ratio = None if ref is None else median / ref
-            interval, basis = DASH, "unpaired" if ref is not None else ""
-            unpaired += ref is not None
-        table.add_row(
-            case.variant if case.variant != previous else "",
-            plan.shape(case),
-            format_time(median),
-            DASH if ref is None else format_time(ref),
-            DASH if ratio is None else format_ratio(ratio),
-            interval,
-            basis,
-        )
+            cells = _unpaired_cells(median, base.get(shape_key(case.params)))
+        bases.append(cells[-1].split(" ")[0])
+        shown = case.variant if case.variant != previous else ""
+        table.add_row(shown, plan.shape(case), format_time(median), *cells)
         previous = case.variant
+    paired, unpaired = bases.count("paired"), bases.count("unpaired")
     table.caption = _ratio_caption(baseline_variant, bool(base), paired, unpaired)
     return table
+
+
+def _paired_cells(case: CaseResult, base: CaseResult) -> list[str]:
+    """Baseline median, stored paired ratio, its interval, ``paired n=…``."""
+    ref = base.metric("time/median_ms")
+    low, high = case.metric("ratio/ci_low"), case.metric("ratio/ci_high")
+    interval = DASH if low is None or high is None else f"{format_sig(low)}–{format_sig(high)}"
+    return [
+        DASH if ref is None else format_time(ref),
+        format_ratio(case.metrics["ratio/to_baseline"]),
+        interval,
+        f"paired n={int(case.metrics.get('ratio/pairs', 0))}",
+    ]
+
+
+def _unpaired_cells(median: float, ref: float | None) -> list[str]:
+    """Baseline median, the ratio of medians, no interval, ``unpaired``."""
+    if ref is None:
+        return [DASH, DASH, DASH, ""]
+    return [format_time(ref), format_ratio(median / ref), DASH, "unpaired"]
 
 
 def _ratio_caption(baseline: str, any_base: bool, paired: int, unpaired: int) -> str:

@@ -181,7 +181,7 @@ def _check_baseline(r: Reader, root: YNode, suite: Suite) -> None:
     listed = list(dict.fromkeys(ref.name for ref in suite.variants))
     if suite.baseline not in listed:
         r.fail(
-            root.keys.get("baseline", root),
+            root.value.get("baseline", root),
             f"baseline {suite.baseline!r} is not one of the suite's variants",
             f"the suite's variants: {', '.join(listed)}",
         )
