@@ -25,6 +25,7 @@ from attnbench.devices.base import Device
 from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
+from attnbench.measure.compiles import compile_count
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import STOP_CONVERGED, TimingResult, measure
 from attnbench.metrics.derived import model_metrics, rate_metrics
@@ -78,8 +79,7 @@ def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], obje
         return fwd
     names = [k for k in variant.info.grad_inputs if k in inputs and inputs[k].is_floating_point()]
     leaves = [inputs[k].requires_grad_(True) for k in names]
-    with torch.no_grad():
-        probe = variant(inputs, case)
+    probe = variant(inputs, case)  # in the timed grad mode: a compiled kernel must not recompile
     gen = torch.Generator().manual_seed(1234)
     grad_out = torch.randn(probe.shape, generator=gen).to(probe)
     del probe
@@ -134,7 +134,11 @@ def raise_as_failed(result: CaseResult, exc: BaseException) -> None:
 
 def skip_reason(variant: Variant, case: Case, device: Device) -> str | None:
     """Why ``case`` cannot run on ``device`` (a ``skipped`` status), or None."""
-    return variant.unsupported(case, device.name) or device.dtype_problem(case.dtype)
+    return (
+        variant.unsupported(case, device.name)
+        or device.dtype_problem(case.dtype)
+        or device.pass_problem(case.pass_)
+    )
 
 
 @contextmanager
@@ -166,6 +170,29 @@ def recorded(result: CaseResult, device: Device) -> Iterator[None]:
         device.empty_cache()
 
 
+@dataclass
+class Prepared:
+    """A case ready to sample: the timed callable and its dynamo compile counts.
+
+    ``later_compiles`` counts compilations from the callable's construction on, in the
+    phases that belong to this case (:meth:`counting`); a comparison group counts each
+    member's own phases only, so one member's setup is never another's recompile.
+    """
+
+    call: Callable[[], object]
+    setup_compiles: int
+    later_compiles: int = 0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Add the compilations of the enclosed phase to ``later_compiles``."""
+        before = compile_count()
+        try:
+            yield
+        finally:
+            self.later_compiles += compile_count() - before
+
+
 def measure_case(
     variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
 ) -> CaseResult:
@@ -176,12 +203,16 @@ def measure_case(
     if why:
         result.status, result.reason = STATUS_SKIPPED, why
         return result
-    with recorded(result, device), variant.call_context(case):
-        call = prepare(result, variant, case, device, settings)
-        if call is not None:
-            timing = measure(call, device, settings.timing)
-            finish(result, variant, case, device, settings, meter, call, timing)
-    result.duration_s = time.perf_counter() - started
+    try:
+        with recorded(result, device), variant.call_context(case):
+            prepared = prepare(result, variant, case, device, settings)
+            if prepared is not None:
+                with prepared.counting():
+                    timing = measure(prepared.call, device, settings.timing)
+                finish(result, variant, case, device, settings, meter, prepared, timing)
+    finally:
+        device.end_case()  # captured CUDA graphs hold pools and inputs: free them per case
+        result.duration_s = time.perf_counter() - started
     return result
 
 
@@ -192,7 +223,7 @@ def prepare(
     device: Device,
     settings: BenchSettings,
     share: Callable[[Inputs], Inputs] | None = None,
-) -> Callable[[], object] | None:
+) -> Prepared | None:
     """Inputs, setup phase and correctness check; the timed callable, or None when the
     check failed (``result`` then says why).
 
@@ -207,10 +238,11 @@ def prepare(
     result.metrics["memory/inputs_bytes"] = float(
         sum(t.numel() * t.element_size() for t in inputs.values())
     )
-    t0 = time.perf_counter()
+    t0, compiles0 = time.perf_counter(), compile_count()
     variant.setup(inputs, case)
     device.synchronize()
     result.metrics["time/setup_ms"] = (time.perf_counter() - t0) * 1e3
+    setup_compiles = compile_count() - compiles0
     if settings.check != "off":
         check = check_case(variant, case, device.torch_device, settings.seed, settings.check)
         result.check = check.to_dict()
@@ -220,11 +252,15 @@ def prepare(
             result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
             result.warnings.append("NUMERICAL_MISMATCH")
             return None
+    prepared = Prepared(lambda: None, setup_compiles)
+    with prepared.counting():
+        prepared.call = make_call(variant, inputs, case)
+    # asked only now: make_call set requires_grad, and CUDA backend choice depends on it
     result.backend = variant.backend(inputs, case)
     if result.backend == "sdpa.math" and variant.info.name != "softmax.sdpa_math":
         # torch picked its materialising math kernel over every fused one for these shapes
         result.warnings.append("BACKEND_FALLBACK")
-    return make_call(variant, inputs, case)
+    return prepared
 
 
 def finish(
@@ -234,10 +270,11 @@ def finish(
     device: Device,
     settings: BenchSettings,
     meter: EnergyMeter,
-    call: Callable[[], object],
+    prepared: Prepared,
     timing: TimingResult,
 ) -> None:
     """Store the samples and their metrics and warnings, then the memory and energy windows."""
+    result.models["time_mode"] = device.time_mode
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
@@ -249,8 +286,25 @@ def finish(
     if timing.summary.count > 1 and timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
     _note_host_load(result, device)
-    _measure_memory(result, call, device)
-    _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
+    with prepared.counting():
+        _measure_memory(result, prepared.call, device)
+        _measure_energy(result, prepared.call, device, meter, case, timing.summary.median_ms / 1e3)
+    _note_compiles(result, prepared.setup_compiles, prepared.later_compiles)
+
+
+def _note_compiles(result: CaseResult, setup: int, later: int) -> None:
+    """Store dynamo compilations of setup and of every later phase; warn ``RECOMPILED``.
+
+    ``later`` counts compiles from the timed callable's construction to the end of the energy
+    window (the correctness check's reduced shape is not counted): anything but 0 means the
+    kernel compiled in setup is not the one that was timed.
+    """
+    if not (setup or later or result.backend.startswith("flex.")):
+        return
+    result.metrics["compile/setup_compiles"] = float(setup)
+    result.metrics["compile/recompiles"] = float(later)
+    if later:
+        result.warnings.append("RECOMPILED")
 
 
 def host_load() -> float | None:
@@ -305,6 +359,7 @@ def _measure_memory(result: CaseResult, call: Callable[[], object], device: Devi
     if "rss_peak_bytes" in mem.details:
         result.metrics["memory/rss_peak_bytes"] = float(mem.details["rss_peak_bytes"])
     result.models["memory_method"] = mem.method
+    result.models["memory_mode"] = "eager_one_call"  # a graph replay allocates nothing new
 
 
 def _measure_energy(
@@ -315,12 +370,15 @@ def _measure_energy(
     case: Case,
     per_call_s: float,
 ) -> None:
+    repeat = device.energy_call(call)  # the graph replay in graph mode, as timed
+
     def run_calls(n: int) -> None:
         for _ in range(n):
-            call()
+            repeat()
         device.synchronize()
 
     report = meter.measure(run_calls, per_call_s, case)
     result.metrics.update(report.metrics)
     result.warnings.extend(w for w in report.warnings if w not in result.warnings)
     result.energy = {"method": report.method, "reason": report.reason, **dict(report.details)}
+    result.models["energy_mode"] = device.energy_mode

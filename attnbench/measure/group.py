@@ -39,6 +39,7 @@ from attnbench.case import Case
 from attnbench.devices.base import Device
 from attnbench.measure.bench import (
     BenchSettings,
+    Prepared,
     finish,
     prepare,
     recorded,
@@ -100,7 +101,7 @@ class Member:
     variant: Variant
     case: Case
     result: CaseResult
-    call: Callable[[], object] | None = None
+    prepared: Prepared | None = None
     sampler: Sampler | None = None
     spent_s: float = 0.0
     sampling: bool = False
@@ -133,15 +134,18 @@ def measure_group(
     """
     pool = InputPool()
     members = [Member(v, c, skeleton(v, c)) for v, c in cases]
-    for m in members:
-        m.result.group = group_id
-        _timed(m, partial(_prepare, m, device, settings, pool))
-    base = _baseline(members, baseline or DEFAULT_BASELINE)
-    _rotate(members, base, device, settings)
-    for m in members:
-        if m.ok and m.sampler is not None and m.call is not None:
-            _timed(m, partial(_finish, m, device, settings, meter))
-        m.result.duration_s = m.spent_s
+    try:
+        for m in members:
+            m.result.group = group_id
+            _timed(m, partial(_prepare, m, device, settings, pool))
+        base = _baseline(members, baseline or DEFAULT_BASELINE)
+        _rotate(members, base, device, settings)
+        for m in members:
+            if m.ok and m.sampler is not None and m.prepared is not None:
+                _timed(m, partial(_finish, m, device, settings, meter))
+            m.result.duration_s = m.spent_s
+    finally:
+        device.end_case()  # captured CUDA graphs of every member: freed once the group ends
     if base is not None and base.ok:
         _store_ratios(members, base)
     return [m.result for m in members]
@@ -159,12 +163,13 @@ def _prepare(m: Member, device: Device, settings: BenchSettings, pool: InputPool
         m.result.status, m.result.reason = STATUS_SKIPPED, why
         return
     with recorded(m.result, device), m.variant.call_context(m.case):
-        m.call = prepare(m.result, m.variant, m.case, device, settings, share=pool.share)
-        if m.call is None:
+        m.prepared = prepare(m.result, m.variant, m.case, device, settings, share=pool.share)
+        if m.prepared is None:
             return
-        sampler = Sampler(m.call, device, settings.timing)
-        sampler.warm_up()
-        sampler.calibrate()
+        sampler = Sampler(m.prepared.call, device, settings.timing)
+        with m.prepared.counting():
+            sampler.warm_up()
+            sampler.calibrate()
         m.sampler = sampler
     m.sampling = m.ok and m.sampler is not None
 
@@ -187,8 +192,8 @@ def _rotate(
 
 
 def _sample(m: Member, device: Device) -> None:
-    assert m.sampler is not None
-    with recorded(m.result, device), m.variant.call_context(m.case):
+    assert m.sampler is not None and m.prepared is not None
+    with recorded(m.result, device), m.variant.call_context(m.case), m.prepared.counting():
         m.sampler.take_sample()
     if not m.ok or m.sampler.should_stop():
         m.sampling = False
@@ -207,11 +212,12 @@ def _ratio_rule(m: Member, base: Member, target: float) -> None:
 
 
 def _finish(m: Member, device: Device, settings: BenchSettings, meter: EnergyMeter) -> None:
-    assert m.sampler is not None and m.call is not None
+    assert m.sampler is not None and m.prepared is not None
     if not m.sampler.samples_ms:
         return
+    timing = m.sampler.result()
     with recorded(m.result, device), m.variant.call_context(m.case):
-        finish(m.result, m.variant, m.case, device, settings, meter, m.call, m.sampler.result())
+        finish(m.result, m.variant, m.case, device, settings, meter, m.prepared, timing)
 
 
 def _store_ratios(members: Sequence[Member], base: Member) -> None:

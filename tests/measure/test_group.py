@@ -198,3 +198,35 @@ def test_input_pool_shares_equal_tensors_only() -> None:
     assert all(second[k] is first[k] for k in ("q", "k", "v")) and pool.shared == 3
     other = pool.share(v.make_inputs(case, "cpu", seed=1))  # other values: kept apart
     assert all(other[k] is not first[k] for k in ("q", "k", "v")) and pool.shared == 3
+
+
+def test_compiles_are_counted_per_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a fake dynamo counter: every member's setup "compiles" once; fake.late also compiles
+    # on its 12th call (a sample), which is a recompile of its own and of no other member
+    count = [0]
+    monkeypatch.setattr("attnbench.measure.bench.compile_count", lambda: count[0])
+
+    def compiling(name: str, late_call: int | None = None) -> Variant:
+        base = fake(name)
+
+        class Compiling(type(base)):  # type: ignore[misc]
+            seen = 0
+
+            def setup(self, inputs: Inputs, case: Case) -> None:
+                count[0] += 1
+
+            def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+                Compiling.seen += 1
+                if Compiling.seen == late_call:
+                    count[0] += 1
+                return super().forward(inputs, case)
+
+        return Compiling()
+
+    device = ScriptedDevice({"fake.a": itertools.repeat(1e-3), "fake.late": itertools.repeat(2e-3)})
+    ra, rl = run_group([compiling("fake.a"), compiling("fake.late", late_call=12)], device,
+                       baseline="fake.a")
+    assert ra.metrics["compile/setup_compiles"] == 1 and ra.metrics["compile/recompiles"] == 0
+    assert "RECOMPILED" not in ra.warnings
+    assert rl.metrics["compile/setup_compiles"] == 1 and rl.metrics["compile/recompiles"] == 1
+    assert "RECOMPILED" in rl.warnings
