@@ -14,7 +14,7 @@ from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
 from attnbench.measure.profile import prepare_profile_dir, profile_dir_for
-from attnbench.report.console import render_run
+from attnbench.report.console import ratio_table, render_run, stored_baseline
 from attnbench.results.outpath import (
     check_out_path,
     claim_default_out,
@@ -180,7 +180,11 @@ def run_command(
             highlight=False,
         )
         raise typer.Exit(130) from None
-    render_run(run, out_console())
+    stdout = out_console()
+    render_run(run, stdout)
+    if stored_baseline(run) is not None:  # paired ratios: end with the ratio table
+        stdout.print()
+        stdout.print(ratio_table(run))
     console.print(f"{summary_line(run)} → {written}", highlight=False)
     if profile_dir is not None:
         console.print(f"profiles: {profile_dir} (traces open in https://ui.perfetto.dev)",

@@ -79,8 +79,10 @@ def show_command(
         None,
         "--ratio-to",
         metavar="VARIANT",
-        help="Also print each case's median time as a multiple of VARIANT at the same shape "
-        "(table format), e.g. --ratio-to softmax.sdpa.",
+        help="Also print each case's time as a multiple of VARIANT at the same shape "
+        "(table format), e.g. --ratio-to softmax.sdpa: the paired ratio with its 95% interval "
+        "where the run measured the case in one group with VARIANT as baseline, else the "
+        "ratio of medians, labelled unpaired, with no interval.",
     ),
 ) -> None:
     """Render a stored run (RUN.json) as a table, Markdown, CSV or JSON."""

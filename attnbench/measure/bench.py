@@ -13,7 +13,8 @@ import gc
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
 from attnbench.measure.compiles import compile_count
 from attnbench.measure.energy import EnergyMeter
-from attnbench.measure.timing import STOP_CONVERGED, measure
+from attnbench.measure.timing import STOP_CONVERGED, TimingResult, measure
 from attnbench.metrics.derived import model_metrics, rate_metrics
 from attnbench.results.fingerprint import fingerprint
 from attnbench.results.schema import (
@@ -38,6 +39,9 @@ from attnbench.results.schema import (
 )
 from attnbench.suite.schema import TimingSettings
 from attnbench.variants.base import Inputs, Variant
+
+CONVERGED_REASONS = (STOP_CONVERGED, "ratio_converged")
+"""Stop reasons that met a precision target (anything else warns ``NOT_CONVERGED``)."""
 
 HIGH_NOISE_REL_IQR = 0.10
 """``HIGH_NOISE`` above this relative IQR (torch.utils.benchmark's "system fluctuation" level)."""
@@ -101,7 +105,7 @@ def _resolved_params(variant: Variant, case: Case) -> dict[str, Any]:
     return params
 
 
-def _skeleton(variant: Variant, case: Case) -> CaseResult:
+def skeleton(variant: Variant, case: Case) -> CaseResult:
     return CaseResult(
         case_id=case.case_id,
         variant=variant.info.name,
@@ -128,23 +132,24 @@ def raise_as_failed(result: CaseResult, exc: BaseException) -> None:
     result.energy = {"traceback": traceback.format_exc(limit=6)}
 
 
-def measure_case(
-    variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
-) -> CaseResult:
-    """Run every phase for ``case``; failures become statuses, never exceptions."""
-    result = _skeleton(variant, case)
-    started = time.perf_counter()
-    why = (
+def skip_reason(variant: Variant, case: Case, device: Device) -> str | None:
+    """Why ``case`` cannot run on ``device`` (a ``skipped`` status), or None."""
+    return (
         variant.unsupported(case, device.name)
         or device.dtype_problem(case.dtype)
         or device.pass_problem(case.pass_)
     )
-    if why:
-        result.status, result.reason = STATUS_SKIPPED, why
-        return result
+
+
+@contextmanager
+def recorded(result: CaseResult, device: Device) -> Iterator[None]:
+    """Run the enclosed phase; an exception becomes ``result``'s status, never propagates.
+
+    Unsupported shapes and missing kernels become ``skipped``, allocation failures ``oom``
+    (then the allocator cache is emptied), anything else ``failed`` with its traceback.
+    """
     try:
-        with variant.call_context(case):
-            _measure_into(result, variant, case, device, settings, meter)
+        yield
     except UnsupportedCase as exc:
         result.status, result.reason = STATUS_SKIPPED, str(exc)
     except NotImplementedError as exc:
@@ -160,26 +165,76 @@ def measure_case(
             result.reason = f"host memory exhausted: {str(exc).splitlines()[0]}"
     except Exception as exc:
         raise_as_failed(result, exc)
+    if result.status == STATUS_OOM:
+        gc.collect()
+        device.empty_cache()
+
+
+@dataclass
+class Prepared:
+    """A case ready to sample: the timed callable and its dynamo compile counts.
+
+    ``later_compiles`` counts compilations from the callable's construction on, in the
+    phases that belong to this case (:meth:`counting`); a comparison group counts each
+    member's own phases only, so one member's setup is never another's recompile.
+    """
+
+    call: Callable[[], object]
+    setup_compiles: int
+    later_compiles: int = 0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        """Add the compilations of the enclosed phase to ``later_compiles``."""
+        before = compile_count()
+        try:
+            yield
+        finally:
+            self.later_compiles += compile_count() - before
+
+
+def measure_case(
+    variant: Variant, case: Case, device: Device, settings: BenchSettings, meter: EnergyMeter
+) -> CaseResult:
+    """Run every phase for ``case``; failures become statuses, never exceptions."""
+    result = skeleton(variant, case)
+    started = time.perf_counter()
+    why = skip_reason(variant, case, device)
+    if why:
+        result.status, result.reason = STATUS_SKIPPED, why
+        return result
+    try:
+        with recorded(result, device), variant.call_context(case):
+            prepared = prepare(result, variant, case, device, settings)
+            if prepared is not None:
+                with prepared.counting():
+                    timing = measure(prepared.call, device, settings.timing)
+                finish(result, variant, case, device, settings, meter, prepared, timing)
     finally:
         device.end_case()  # captured CUDA graphs hold pools and inputs: free them per case
         result.duration_s = time.perf_counter() - started
-        if result.status == STATUS_OOM:
-            gc.collect()
-            device.empty_cache()
     return result
 
 
-def _measure_into(
+def prepare(
     result: CaseResult,
     variant: Variant,
     case: Case,
     device: Device,
     settings: BenchSettings,
-    meter: EnergyMeter,
-) -> None:
+    share: Callable[[Inputs], Inputs] | None = None,
+) -> Prepared | None:
+    """Inputs, setup phase and correctness check; the timed callable, or None when the
+    check failed (``result`` then says why).
+
+    ``share`` may swap some of the freshly made inputs for equal tensors that already exist
+    (a comparison group's shared q, k, v); it runs before the setup phase.
+    """
     models = model_metrics(variant, case)
     result.metrics.update(models)
     inputs = variant.make_inputs(case, device.torch_device, settings.seed)
+    if share is not None:
+        inputs = share(inputs)
     result.metrics["memory/inputs_bytes"] = float(
         sum(t.numel() * t.element_size() for t in inputs.values())
     )
@@ -196,29 +251,45 @@ def _measure_into(
             result.status = STATUS_FAILED
             result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
             result.warnings.append("NUMERICAL_MISMATCH")
-            return
-    compiles1 = compile_count()
-    call = make_call(variant, inputs, case)
+            return None
+    prepared = Prepared(lambda: None, setup_compiles)
+    with prepared.counting():
+        prepared.call = make_call(variant, inputs, case)
     # asked only now: make_call set requires_grad, and CUDA backend choice depends on it
     result.backend = variant.backend(inputs, case)
     if result.backend == "sdpa.math" and variant.info.name != "softmax.sdpa_math":
         # torch picked its materialising math kernel over every fused one for these shapes
         result.warnings.append("BACKEND_FALLBACK")
-    timing = measure(call, device, settings.timing)
+    return prepared
+
+
+def finish(
+    result: CaseResult,
+    variant: Variant,
+    case: Case,
+    device: Device,
+    settings: BenchSettings,
+    meter: EnergyMeter,
+    prepared: Prepared,
+    timing: TimingResult,
+) -> None:
+    """Store the samples and their metrics and warnings, then the memory and energy windows."""
     result.models["time_mode"] = device.time_mode
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
-    result.metrics.update(rate_metrics(models, case, timing.summary.median_ms))
+    result.metrics.update(rate_metrics(result.metrics, case, timing.summary.median_ms))
     _percent_of_peak(result, case, settings.peak)
-    if timing.stop_reason != STOP_CONVERGED:
+    result.warnings.extend(w for w in timing.warnings if w not in result.warnings)
+    if timing.stop_reason not in CONVERGED_REASONS:
         result.warnings.append("NOT_CONVERGED")
-    if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
+    if timing.summary.count > 1 and timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
     _note_host_load(result, device)
-    _measure_memory(result, call, device)
-    _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
-    _note_compiles(result, setup_compiles, compile_count() - compiles1)
+    with prepared.counting():
+        _measure_memory(result, prepared.call, device)
+        _measure_energy(result, prepared.call, device, meter, case, timing.summary.median_ms / 1e3)
+    _note_compiles(result, prepared.setup_compiles, prepared.later_compiles)
 
 
 def _note_compiles(result: CaseResult, setup: int, later: int) -> None:

@@ -6,6 +6,7 @@ results can be checked against numpy or R's ``quantile(type = 7)``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -97,3 +98,77 @@ def slope(values: Sequence[float]) -> float:
     num = math.fsum((i - x_mean) * (y - y_mean) for i, y in enumerate(values))
     den = math.fsum((i - x_mean) ** 2 for i in range(n))
     return num / den
+
+
+RATIO_CONFIDENCE = 0.95
+RATIO_METHOD = "median of per-round ratios; distribution-free order-statistic 95% interval"
+MIN_PAIRS_FOR_INTERVAL = 6
+"""Below 6 pairs no pair of order statistics covers the median with 95% confidence."""
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """A member's time over the baseline's from paired rounds.
+
+    Attributes:
+        ratio: median over rounds of (member sample / baseline sample of the same round).
+        ci_low: lower end of the 95% interval of that median (None below 6 pairs).
+        ci_high: upper end (None below 6 pairs).
+        pairs: rounds that timed both.
+        coverage: the exact coverage of the interval (>= 0.95), None without one.
+    """
+
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    pairs: int
+    coverage: float | None
+
+    def half_width(self) -> float | None:
+        """The larger relative distance from the ratio to an interval end (None: no interval)."""
+        if self.ci_low is None or self.ci_high is None or self.ratio <= 0:
+            return None
+        return max(self.ci_high / self.ratio - 1.0, 1.0 - self.ci_low / self.ratio)
+
+
+@functools.lru_cache(maxsize=4096)
+def median_interval_ranks(n: int, confidence: float = RATIO_CONFIDENCE) -> tuple[int, float] | None:
+    """1-based rank ``j`` such that [x_(j), x_(n+1-j)] covers the median with >= ``confidence``.
+
+    Distribution-free: the number of values below the true median is Binomial(n, 1/2), so the
+    interval's coverage is ``1 - 2·P(Bin(n, 1/2) <= j - 1)``; ``j`` is the largest rank keeping
+    that at or above ``confidence``. Returns (j, coverage), or None when even [min, max] falls
+    short (n < 6 at 95%).
+    """
+    from scipy.stats import binom  # imported here: scipy is slow to import
+
+    tail = (1.0 - confidence) / 2.0
+    if n < 1 or float(binom.cdf(0, n, 0.5)) > tail:
+        return None
+    j = int(binom.ppf(tail, n, 0.5))  # smallest k with cdf(k) >= tail
+    if float(binom.cdf(j, n, 0.5)) <= tail:
+        j += 1
+    j = max(j, 1)
+    return j, 1.0 - 2.0 * float(binom.cdf(j - 1, n, 0.5))
+
+
+def paired_ratio(member_ms: Sequence[float], baseline_ms: Sequence[float]) -> PairedRatio:
+    """The median of per-round ratios ``member_ms[i] / baseline_ms[i]`` with its 95% interval.
+
+    Rounds are paired by index (the same rotation round); a round with a non-positive
+    baseline sample is left out. The interval is the distribution-free order-statistic
+    interval of :func:`median_interval_ranks` (no bootstrap, so no seed and no resampling
+    noise); below :data:`MIN_PAIRS_FOR_INTERVAL` pairs it is None.
+
+    Raises:
+        ValueError: no usable pair.
+    """
+    ratios = sorted(m / b for m, b in zip(member_ms, baseline_ms, strict=False) if b > 0)
+    if not ratios:
+        raise ValueError("no paired rounds to take a ratio from")
+    n = len(ratios)
+    ranks = median_interval_ranks(n)
+    if ranks is None:
+        return PairedRatio(quantile(ratios, 0.5), None, None, n, None)
+    j, coverage = ranks
+    return PairedRatio(quantile(ratios, 0.5), ratios[j - 1], ratios[n - j], n, coverage)

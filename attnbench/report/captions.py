@@ -21,6 +21,9 @@ WARNING_TEXT: dict[str, str] = {
     "ENERGY_COUNTER_STALLED": "NVML energy counter did not advance; energy not measured",
     "NVML_ERROR": "NVML failed during the case; telemetry missing",
     "HOST_BUSY": "CPU load above the core count: other processes stole time from the samples",
+    "WARMUP_UNSTABLE": "per-call times still falling when the warm-up cap ran out",
+    "FEW_SAMPLES": "fewer samples than min_samples (max_samples cut them)",
+    "FEW_PAIRS": "under 6 paired rounds: ratio to baseline has no 95% interval",
 }
 """Stable warning codes and what they mean, in a few words (footnotes, README)."""
 

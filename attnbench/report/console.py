@@ -20,7 +20,7 @@ from attnbench.report.captions import (
     legend,
     warning_lines,
 )
-from attnbench.report.format import DASH, format_ratio, format_time
+from attnbench.report.format import DASH, format_ratio, format_sig, format_time
 from attnbench.report.rows import (
     STATUS_STYLE,
     Column,
@@ -34,10 +34,10 @@ from attnbench.report.rows import (
 )
 from attnbench.results.schema import STATUS_OK, CaseResult, RunResult
 
-__all__ = ["WARNING_TEXT", "ratio_table", "render_run", "results_table"]
+__all__ = ["WARNING_TEXT", "ratio_table", "render_run", "results_table", "stored_baseline"]
 
 _INDENT = " "
-_DROP_ORDER = ("backend", "energy", "error", "iqr", "memory", "tflops", "notes")
+_DROP_ORDER = ("backend", "energy", "error", "iqr", "memory", "tflops", "ratio", "notes")
 """Columns given up, in this order, when the table is wider than the console."""
 
 
@@ -154,39 +154,100 @@ def _baselines(cases: list[CaseResult], baseline_variant: str) -> dict[tuple[obj
     return out
 
 
-def ratio_table(run: RunResult, baseline_variant: str = "softmax.sdpa") -> Table:
-    """Each ok case's median time as a multiple of ``baseline_variant`` at the same shape.
+def stored_baseline(run: RunResult) -> str | None:
+    """The variant the run's paired ratios are relative to (None: no paired ratios)."""
+    by_id = {c.case_id: c.variant for c in run.cases}
+    for case in run.cases:
+        if case.baseline and case.metric("ratio/to_baseline") is not None:
+            return by_id.get(case.baseline, case.baseline.split("/", 1)[0])
+    return None
 
-    ``2.00×`` means twice the baseline's time (slower), ``0.500×`` half (faster). Shapes
-    where the baseline did not run ok show ``–``; the baseline's own rows are left out.
+
+def _paired(case: CaseResult, baseline_variant: str, by_id: dict[str, CaseResult]) -> bool:
+    base = by_id.get(case.baseline)
+    return (
+        base is not None
+        and base.variant == baseline_variant
+        and case.metric("ratio/to_baseline") is not None
+    )
+
+
+def ratio_table(run: RunResult, baseline_variant: str | None = None) -> Table:
+    """Each ok case's time as a multiple of ``baseline_variant`` at the same shape.
+
+    Where the case was measured in a comparison group with that baseline, the ratio is the
+    stored paired one (median of per-round ratios, with its 95% interval, basis
+    ``paired n=…``). Otherwise it falls back to the ratio of the two separately taken
+    medians, with no interval, and says so (basis ``unpaired``). ``2.00×`` means twice the
+    baseline's time (slower), ``0.500×`` half (faster). Shapes where the baseline did not
+    run ok show ``–``; the baseline's own rows are left out.
+
+    Args:
+        run: the run.
+        baseline_variant: None uses the run's stored baseline, else ``softmax.sdpa``.
     """
+    baseline_variant = baseline_variant or stored_baseline(run) or "softmax.sdpa"
     cases = ordered_cases(run.cases)
+    by_id = {c.case_id: c for c in run.cases}
     base = _baselines(cases, baseline_variant)
     plan = plan_shapes(cases)
     table = _new_table()
-    table.title = f"median time relative to {baseline_variant}"
+    table.title = f"time relative to {baseline_variant}"
     for header, right in (
         ("variant", False),
         ("shape", False),
         ("median", True),
         (baseline_variant, True),
         ("× baseline", True),
+        ("95% interval", True),
+        ("basis", False),
     ):
         table.add_column(header, justify="right" if right else "left", no_wrap=True)
     previous = None
+    bases: list[str] = []
     for case in cases:
         median = case.metric("time/median_ms")
         if case.variant == baseline_variant or case.status != STATUS_OK or median is None:
             continue
-        ref = base.get(shape_key(case.params))
-        table.add_row(
-            case.variant if case.variant != previous else "",
-            plan.shape(case),
-            format_time(median),
-            DASH if ref is None else format_time(ref),
-            DASH if ref is None else format_ratio(median / ref),
-        )
+        if _paired(case, baseline_variant, by_id):
+            cells = _paired_cells(case, by_id[case.baseline])
+        else:
+            cells = _unpaired_cells(median, base.get(shape_key(case.params)))
+        bases.append(cells[-1].split(" ")[0])
+        shown = case.variant if case.variant != previous else ""
+        table.add_row(shown, plan.shape(case), format_time(median), *cells)
         previous = case.variant
-    if not base:
-        table.caption = f"no ok {baseline_variant} case in this run"
+    paired, unpaired = bases.count("paired"), bases.count("unpaired")
+    table.caption = _ratio_caption(baseline_variant, bool(base), paired, unpaired)
     return table
+
+
+def _paired_cells(case: CaseResult, base: CaseResult) -> list[str]:
+    """Baseline median, stored paired ratio, its interval, ``paired n=…``."""
+    ref = base.metric("time/median_ms")
+    low, high = case.metric("ratio/ci_low"), case.metric("ratio/ci_high")
+    interval = DASH if low is None or high is None else f"{format_sig(low)}–{format_sig(high)}"
+    return [
+        DASH if ref is None else format_time(ref),
+        format_ratio(case.metrics["ratio/to_baseline"]),
+        interval,
+        f"paired n={int(case.metrics.get('ratio/pairs', 0))}",
+    ]
+
+
+def _unpaired_cells(median: float, ref: float | None) -> list[str]:
+    """Baseline median, the ratio of medians, no interval, ``unpaired``."""
+    if ref is None:
+        return [DASH, DASH, DASH, ""]
+    return [format_time(ref), format_ratio(median / ref), DASH, "unpaired"]
+
+
+def _ratio_caption(baseline: str, any_base: bool, paired: int, unpaired: int) -> str:
+    lines = []
+    if not any_base:
+        lines.append(f"no ok {baseline} case in this run")
+    if paired:
+        lines.append("paired: median of per-round ratios, distribution-free 95% interval")
+    if unpaired:
+        lines.append(f"unpaired: ratio of medians timed apart, NO interval ({unpaired} rows)")
+    return "\n".join(lines)

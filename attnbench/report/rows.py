@@ -22,6 +22,8 @@ from attnbench.report.format import (
     format_energy,
     format_error,
     format_percent,
+    format_ratio,
+    format_sig,
     format_tflops,
     format_time,
     time_sig_figs,
@@ -68,6 +70,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("tflops", "TFLOP/s", numeric=True),
     Column("memory", "peak mem", numeric=True),
     Column("error", "max err", numeric=True),
+    Column("ratio", "× base (95%)", numeric=True),
     Column("backend", "backend"),
     Column("energy", "J/call", numeric=True),
     Column("notes", "notes"),
@@ -211,14 +214,33 @@ def _metric_cells(case: CaseResult, missing: str) -> dict[str, str]:
     energy = fmt("energy/joules_per_call", format_energy)
     if case.status == STATUS_OK and case.metric("energy/joules_per_call") is None:
         energy = NOT_AVAILABLE
+    samples = case.metric("time/samples")
+    spread = fmt("time/rel_iqr", format_percent)
+    if samples is not None and samples < 2:
+        spread = DASH  # one sample has no spread
     return {
         "time": missing if median is None else format_time(median, sig),
-        "iqr": fmt("time/rel_iqr", format_percent),
+        "iqr": spread,
+        "ratio": paired_ratio_cell(case) or missing,
         "tflops": fmt("throughput/tflops", format_tflops),
         "memory": memory,
         "error": fmt("error/max_abs", format_error),
         "energy": energy,
     }
+
+
+def paired_ratio_cell(case: CaseResult) -> str | None:
+    """``1.23× (1.18–1.29)``: the stored paired ratio to the group's baseline and its 95%
+    interval (``baseline`` on the baseline's own row); None when the case has none."""
+    ratio = case.metric("ratio/to_baseline")
+    if ratio is None:
+        return None
+    if case.baseline == case.case_id:
+        return "baseline"
+    low, high = case.metric("ratio/ci_low"), case.metric("ratio/ci_high")
+    if low is None or high is None:
+        return f"{format_ratio(ratio)} (no CI)"
+    return f"{format_ratio(ratio)} ({format_sig(low, 3)}–{format_sig(high, 3)})"
 
 
 def reason_line(case: CaseResult) -> str:

@@ -45,6 +45,9 @@ class CaseResult:
         duration_s: wall time spent on the case, seconds (check + warm-up + sampling).
         profile: ``run --profile`` only: trace and operator-table paths (relative to the
             result file's directory) and the top operators; None when not profiled.
+        group: id of the comparison group the case was measured in (its ``Case.group_key``),
+            empty when it was measured alone (``timing.interleave: false``).
+        baseline: case id of the group member the ``ratio/*`` metrics are relative to.
     """
 
     case_id: str
@@ -63,6 +66,8 @@ class CaseResult:
     energy: dict[str, Any] | None = None
     duration_s: float = 0.0
     profile: dict[str, Any] | None = None
+    group: str = ""
+    baseline: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,14 @@
-"""Orchestration only: expand a suite, run each case, save after every case.
+"""Orchestration only: expand a suite, plan its groups, run each group, save as they finish.
 
 The runner never prints. It reports progress through a :class:`Progress` sink (the CLI draws
-a rich progress bar with it) and writes the result file atomically after every case, so an
-interrupted run loses at most the case in flight and ``resume=True`` picks up from there.
+a rich progress bar with it) and writes the result file atomically after every group (one
+case, or one comparison group: ``runner/schedule.py``), so an interrupted run loses at most
+the group in flight and ``resume=True`` picks up from there, rerunning any group it left
+incomplete as a whole.
+
+The unit of work is :func:`run_group`: everything that happens to one group, from measuring
+it to saving and reporting its results. Hooks around a group (a canary, a journal, a worker
+process) belong around that call in :func:`run_suite`'s loop.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,16 +27,20 @@ from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure import canary
-from attnbench.measure.bench import BenchSettings
+from attnbench.measure.bench import BenchSettings, measure_case
 from attnbench.measure.energy import EnergyMeter
+from attnbench.measure.group import measure_group
 from attnbench.measure.meters import make_meter
 from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
+from attnbench.metrics.stats import RATIO_METHOD
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
-from attnbench.runner.isolate import Isolation, case_runner
+from attnbench.runner.guard import guarded_skip
+from attnbench.runner.isolate import Isolation, WorkerContext, WorkerSpec, run_isolated
+from attnbench.runner.schedule import Group, pending_groups, plan_groups
 from attnbench.suite.expand import expand
 from attnbench.suite.schema import Suite
 
@@ -108,6 +118,8 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
             "power": {**asdict(suite.power), **meter.status()},
             "check": settings.check,
             "seed": settings.seed,
+            "baseline": suite.baseline,
+            "ratio_method": RATIO_METHOD if settings.timing.interleave else None,
         },
         run={"argv": list(sys.argv), "completed": False, "shard": None},
         metric_catalog=catalog_dict(),
@@ -158,8 +170,9 @@ def run_suite(
     Args:
         suite: a loaded suite.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; None uses the suite's.
-        out: result file, written atomically after each case; None keeps it in memory.
-        resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
+        out: result file, written atomically after each group; None keeps it in memory.
+        resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest; a
+            comparison group with any case left is measured again whole.
         shard: (K, N) to run every N-th case starting at K (1-based).
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
@@ -197,24 +210,17 @@ def run_suite(
         ]
     run.run["shard"] = f"{shard[0]}/{shard[1]}" if shard else None
     done = {c.case_id for c in run.cases if c.status in FINISHED}
-    todo = [c for c in cases if c.case_id not in done]
-    sink.started(len(cases), len(cases) - len(todo))
-    measure_one = case_runner(dev, settings, meter, suite.power, isolation)
+    todo = pending_groups(plan_groups(cases, suite.timing.interleave), done)
+    sink.started(len(cases), len(cases) - sum(len(g.cases) for g in todo))
+    job = Job(dev, settings, meter, suite.baseline, run, out_path, sink,
+              worker_spec(dev, settings, suite, isolation),
+              Path(profile_dir) if profile_dir is not None else None)
     try:
-        for i, case in enumerate(todo):
+        for i, group in enumerate(todo):
             canary.tick(run, dev, i, len(todo))
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
-            sink.case_started(case)
-            result = measure_one(case)
-            if profile_dir is not None:
-                base = out_path.parent if out_path is not None else Path(profile_dir).parent
-                attach_profile(result, variants.get(case.variant), case, dev, settings.seed,
-                               Path(profile_dir), base)
-            run.upsert(result)
-            if out_path is not None:
-                save_results(run, out_path)
-            sink.case_finished(result)
+            run_group(job, group)
         canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
@@ -223,6 +229,104 @@ def run_suite(
         if out_path is not None:
             save_results(run, out_path)
     return run
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every group of a run is measured with, and where its results go."""
+
+    device: Device
+    settings: BenchSettings
+    meter: EnergyMeter
+    baseline: str | None
+    run: RunResult
+    out: Path | None
+    sink: Progress
+    isolation: WorkerSpec | None = None
+    profile_dir: Path | None = None
+
+
+def worker_spec(
+    dev: Device, settings: BenchSettings, suite: Suite, isolation: Isolation | None
+) -> WorkerSpec | None:
+    """How ``--isolate`` workers rebuild this run's context (None: measure in-process)."""
+    if isolation is None:
+        return None
+    return WorkerSpec(
+        device=dev.name,
+        flush=settings.timing.flush,
+        cuda_graph=settings.timing.cuda_graph,
+        settings=settings,
+        power=suite.power,
+        plugins=isolation.plugins,
+        case_timeout_s=isolation.case_timeout_s,
+        job=GROUP_JOB if suite.timing.interleave else EACH_JOB,
+        baseline=suite.baseline,
+    )
+
+
+GROUP_JOB = "attnbench.runner.core:measure_group_job"
+EACH_JOB = "attnbench.runner.isolate:measure_each"
+
+
+def measure_group_job(cases: Sequence[Case], ctx: WorkerContext) -> None:
+    """``--isolate`` job function for a comparison group, run inside the worker.
+
+    The member being prepared, sampled or finished is reported before each step, so a crash
+    in the rotation is charged to the member that was running.
+    """
+    pairs = [(variants.get(c.variant), c) for c in cases]
+    baseline = ctx.extra.get("baseline")
+    results = measure_group(pairs, ctx.device, ctx.settings, ctx.meter, cases[0].group_key,
+                            baseline if isinstance(baseline, str) else None,
+                            on_member=ctx.started)
+    for result in results:
+        ctx.finished(result)
+
+
+def measure_cases(job: Job, group: Group) -> list[CaseResult]:
+    """Measure ``group``: in rotation when it is interleaved, else its one case alone.
+
+    Members that cannot fit in free memory are skipped first (the memory guard); under
+    ``--isolate`` the rest run in spawned workers.
+    """
+    guarded = {c.case_id: guarded_skip(variants.get(c.variant), c, job.device)
+               for c in group.cases}
+    runnable = [c for c in group.cases if guarded[c.case_id] is None]
+    measured: dict[str, CaseResult] = {}
+    if runnable and job.isolation is not None:
+        measured = {r.case_id: r for r in run_isolated(runnable, job.isolation)}
+    elif runnable and group.interleaved:
+        pairs = [(variants.get(c.variant), c) for c in runnable]
+        results = measure_group(pairs, job.device, job.settings, job.meter, group.key,
+                                job.baseline)
+        measured = {r.case_id: r for r in results}
+    else:
+        measured = {c.case_id: measure_case(variants.get(c.variant), c, job.device,
+                                            job.settings, job.meter) for c in runnable}
+    out = []
+    for c in group.cases:
+        result = guarded[c.case_id] or measured[c.case_id]
+        if job.profile_dir is not None:
+            base = job.out.parent if job.out is not None else job.profile_dir.parent
+            attach_profile(result, variants.get(c.variant), c, job.device, job.settings.seed,
+                           job.profile_dir, base)
+        out.append(result)
+    return out
+
+
+def run_group(job: Job, group: Group) -> list[CaseResult]:
+    """The unit of work: measure one group, store and save its results, report them."""
+    for case in group.cases:
+        job.sink.case_started(case)
+    results = measure_cases(job, group)
+    for result in results:
+        job.run.upsert(result)
+    if job.out is not None:
+        save_results(job.run, job.out)
+    for result in results:
+        job.sink.case_finished(result)
+    return results
 
 
 def summary_line(run: RunResult) -> str:

@@ -18,7 +18,7 @@ import torch
 
 from attnbench.case import Case
 from attnbench.devices.base import Device
-from attnbench.measure.bench import _skeleton
+from attnbench.measure.bench import skeleton
 from attnbench.results.schema import STATUS_SKIPPED, CaseResult
 from attnbench.variants.base import Variant, element_size
 
@@ -72,7 +72,7 @@ def guarded_skip(
     reason = guard_reason(variant, case, device, free)
     if reason is None:
         return None
-    result = _skeleton(variant, case)
+    result = skeleton(variant, case)
     result.status, result.reason = STATUS_SKIPPED, reason
     result.warnings.append("MEMORY_GUARD")
     return result

@@ -46,7 +46,7 @@ from typing import Any
 from attnbench import variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
-from attnbench.measure.bench import BenchSettings, _skeleton, measure_case
+from attnbench.measure.bench import BenchSettings, measure_case, skeleton
 from attnbench.measure.energy import EnergyMeter
 from attnbench.results.schema import STATUS_FAILED, STATUS_OOM, CaseResult
 from attnbench.suite.schema import PowerSettings
@@ -69,6 +69,7 @@ class WorkerSpec:
         plugins: ``--plugin`` modules to import in the worker.
         case_timeout_s: longest a case may go without finishing, seconds; None: no limit.
         job: ``"module:function"`` that measures a job's cases in the worker.
+        baseline: the suite's ``baseline`` variant, for a group's job function (``extra``).
     """
 
     device: str
@@ -79,6 +80,7 @@ class WorkerSpec:
     plugins: tuple[str, ...] = ()
     case_timeout_s: float | None = None
     job: str = EACH
+    baseline: str | None = None
 
 
 @dataclass
@@ -131,6 +133,7 @@ def _worker_main(conn: Connection, spec: WorkerSpec, cases: list[Case]) -> None:
         spec.settings,
         started=lambda case: conn.send(("started", case.case_id)),
         finished=lambda result: conn.send(("result", result.to_dict())),
+        extra={"baseline": spec.baseline},
     )
     try:
         job(cases, ctx)
@@ -229,7 +232,7 @@ def _run_worker(cases: list[Case], spec: WorkerSpec) -> _Outcome:
 
 
 def _lost_result(case: Case, status: str, reason: str) -> CaseResult:
-    result = _skeleton(variants.get(case.variant), case)
+    result = skeleton(variants.get(case.variant), case)
     result.status, result.reason = status, reason
     return result
 
@@ -264,37 +267,3 @@ class Isolation:
 
     case_timeout_s: float | None = None
     plugins: tuple[str, ...] = ()
-
-
-def case_runner(
-    device: Device,
-    settings: BenchSettings,
-    meter: EnergyMeter,
-    power: PowerSettings,
-    isolation: Isolation | None,
-) -> Callable[[Case], CaseResult]:
-    """The function the run loop calls per case: memory guard, then in-process or isolated."""
-    from attnbench.runner.guard import guarded_skip
-
-    spec = None
-    if isolation is not None:
-        spec = WorkerSpec(
-            device=device.name,
-            flush=settings.timing.flush,
-            cuda_graph=settings.timing.cuda_graph,
-            settings=settings,
-            power=power,
-            plugins=isolation.plugins,
-            case_timeout_s=isolation.case_timeout_s,
-        )
-
-    def run_one(case: Case) -> CaseResult:
-        variant = variants.get(case.variant)
-        skipped = guarded_skip(variant, case, device)
-        if skipped is not None:
-            return skipped
-        if spec is None:
-            return measure_case(variant, case, device, settings, meter)
-        return run_isolated([case], spec)[0]
-
-    return run_one

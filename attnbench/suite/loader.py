@@ -25,12 +25,14 @@ Keys (``*`` required)::
       - softmax.sdpa             # family.impl, or a bare family for its default impl
       - {name: cog, impl: streaming, params: {iters: [1, 5]}}
       - {name: softmax.naive, axes: {seq_len: [1024]}}
-    timing: {warmup_ms, min_samples, min_time_ms, max_time_s, target_rel_iqr, max_samples,
-             flush: cold | hot, cuda_graph: bool}
+    timing: {warmup_ms, warmup_max_ms, min_samples, min_time_ms, max_time_s,
+             target_rel_iqr, max_samples, flush: cold | hot, cuda_graph: bool,
+             interleave: bool}   # interleave (default true): comparison groups in rotation
     power: {enabled: auto | on | off, min_window_s, sample_period_ms, cooldown_s,
             idle_baseline_s, throttle_fraction}
     check: reduced               # reduced | full | off
     seed: 0
+    baseline: softmax.sdpa       # paired ratios against this variant (default softmax.sdpa)
 
 A variant entry is a name or a mapping with ``name`` (required), ``impl``, ``params``,
 ``axes``, ``dtype`` and ``pass``. ``params`` values are a scalar or a list; a list is an axis
@@ -53,7 +55,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from attnbench.errors import InputError, SuiteError
+from attnbench import variants
+from attnbench.errors import InputError, SuiteError, UnknownVariantError
 from attnbench.suite.entries import read_axes, read_dtypes, read_passes, read_variants
 from attnbench.suite.expand import count_cases, expand
 from attnbench.suite.fields import Reader, read_optional, suggest
@@ -70,7 +73,7 @@ from attnbench.suite.yamlpos import YNode, apply_override, parse, parse_override
 
 TOP_KEYS = (
     "version", "name", "description", "device", "dtype", "pass",
-    "axes", "variants", "timing", "power", "check", "seed",
+    "axes", "variants", "timing", "power", "check", "seed", "baseline",
 )  # fmt: skip
 REQUIRED_TOP = {
     "version": "add 'version: 1' as the first line",
@@ -164,6 +167,7 @@ def _load(
         keys, value = parse_override(override, path)
         apply_override(root, keys, value, path)
     suite = _suite(reader, root)
+    _check_baseline(reader, root, suite)
     suite = dataclasses.replace(suite, path=path, content_hash=content_hash(data, overrides))
     _check_size(suite, max_total_cases)
     expand(suite)  # rejects cases a variant cannot run and duplicate case ids
@@ -198,7 +202,29 @@ def _suite(r: Reader, root: YNode) -> Suite:
         power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),
         check=optional("check", partial(_check, r), "reduced"),
         seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
+        baseline=optional("baseline", partial(_baseline, r), None),
     )
+
+
+def _baseline(r: Reader, node: YNode) -> str:
+    name = r.text(node, "baseline")
+    try:
+        return variants.resolve(name)
+    except UnknownVariantError as exc:
+        r.fail(node, f"baseline: {exc}", "name one of the suite's variants, e.g. softmax.sdpa")
+
+
+def _check_baseline(r: Reader, root: YNode, suite: Suite) -> None:
+    """A named baseline must be one of the suite's variants."""
+    if suite.baseline is None:
+        return
+    listed = list(dict.fromkeys(ref.name for ref in suite.variants))
+    if suite.baseline not in listed:
+        r.fail(
+            root.value.get("baseline", root),
+            f"baseline {suite.baseline!r} is not one of the suite's variants",
+            f"the suite's variants: {', '.join(listed)}",
+        )
 
 
 def _version(r: Reader, node: YNode) -> None:
@@ -249,21 +275,36 @@ def _settings(
 
 
 def _check_timing(r: Reader, t: TimingSettings, entries: dict[str, YNode]) -> None:
-    if t.max_samples < t.min_samples:
-        node = entries.get("max_samples") or entries["min_samples"]
-        r.fail(
-            node,
-            f"timing.max_samples ({t.max_samples}) is below timing.min_samples ({t.min_samples})",
+    """Refuse settings no case can meet, located at the first of the keys involved."""
+    rules = (
+        (
+            t.max_samples < t.min_samples,
+            ("max_samples", "min_samples"),
+            f"timing.max_samples ({t.max_samples}) is below timing.min_samples "
+            f"({t.min_samples})",
             "raise max_samples or lower min_samples",
-        )
-    if t.min_time_ms > t.max_time_s * 1000.0:
-        node = entries.get("min_time_ms") or entries["max_time_s"]
-        r.fail(
-            node,
-            f"timing.min_time_ms ({t.min_time_ms:g} ms) exceeds timing.max_time_s "
-            f"({t.max_time_s:g} s)",
-            "min_time_ms is in milliseconds, max_time_s in seconds",
-        )
+        ),
+        (
+            t.min_time_ms >= t.max_time_s * 1000.0,
+            ("min_time_ms", "max_time_s"),
+            f"timing.min_time_ms ({t.min_time_ms:g} ms) must be below timing.max_time_s "
+            f"({t.max_time_s:g} s = {t.max_time_s * 1000:g} ms): at or above it every case "
+            "stops on max_time before any other rule can fire",
+            "min_time_ms is in milliseconds, max_time_s in seconds; raise max_time_s or "
+            "lower min_time_ms",
+        ),
+        (
+            "warmup_max_ms" in entries and t.warmup_max_ms < t.warmup_ms,
+            ("warmup_max_ms", "warmup_ms"),
+            f"timing.warmup_max_ms ({t.warmup_max_ms:g} ms) is below timing.warmup_ms "
+            f"({t.warmup_ms:g} ms)",
+            "warmup_ms is the warm-up budget, warmup_max_ms its cap; raise warmup_max_ms",
+        ),
+    )
+    for broken, keys, message, hint in rules:
+        if broken:
+            node = next((entries[k] for k in keys if k in entries), None)
+            r.fail(node, message, hint)
 
 
 def _enabled(r: Reader, node: YNode, what: str) -> str:
@@ -281,6 +322,8 @@ _TIMING: dict[str, Callable[..., Any]] = {
     "max_samples": Reader.integer,
     "flush": partial(Reader.choice, choices=FLUSH_MODES),
     "cuda_graph": Reader.boolean,
+    "interleave": Reader.boolean,
+    "warmup_max_ms": Reader.number,
 }
 _POWER: dict[str, Callable[..., Any]] = {
     "enabled": _enabled,

@@ -32,14 +32,20 @@ class TimingSettings:
     """How samples are taken and when sampling stops (design §4).
 
     Attributes:
-        warmup_ms: untimed warm-up budget per case, milliseconds (at least one call).
-        min_samples: samples always taken before any stopping rule applies.
+        warmup_ms: untimed warm-up budget per case, milliseconds (at least one call); warm-up
+            then goes on while per-call times are still falling (``measure/timing.py``).
+        min_samples: samples always taken before any stopping rule applies: a floor no time
+            cap cuts below.
         min_time_ms: measured time always accumulated before stopping, milliseconds.
         max_time_s: hard cap on measured time per case, seconds (stop_reason ``max_time``).
         target_rel_iqr: stop once IQR/median of the samples is at or below this fraction.
         max_samples: hard cap on the sample count (stop_reason ``max_samples``).
         flush: GPU L2 handling between samples: ``cold`` (flushed, default) or ``hot``.
         cuda_graph: on GPU, replay the calls from a captured CUDA graph.
+        interleave: measure the cases of a comparison group (same ``Case.group_key``)
+            together, sampling the members in rotation; False: one case at a time.
+        warmup_max_ms: cap on warm-up host time per case, milliseconds; reaching it while
+            times still fall warns ``WARMUP_UNSTABLE``.
     """
 
     warmup_ms: float = 25.0
@@ -50,6 +56,8 @@ class TimingSettings:
     max_samples: int = 100_000
     flush: str = "cold"
     cuda_graph: bool = False
+    interleave: bool = True
+    warmup_max_ms: float = 500.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,8 @@ class Suite:
         power: energy settings.
         check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
         seed: input seed.
+        baseline: the variant (``family.impl``) paired ratios are taken against; None means
+            ``softmax.sdpa`` in the groups where it runs.
         path: file the suite came from (None when built in code).
         content_hash: sha256 hex of the file's bytes, then of each ``--set`` override.
     """
@@ -134,5 +144,6 @@ class Suite:
     power: PowerSettings = field(default_factory=PowerSettings)
     check: str = "reduced"
     seed: int = 0
+    baseline: str | None = None
     path: str | None = None
     content_hash: str = ""

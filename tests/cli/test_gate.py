@@ -122,7 +122,7 @@ def _bad_files(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
         "missing": (tmp_path / "absent.json", "not found"),
         "truncated": (trunc, "not valid JSON"),
         "garbage": (garbage, ""),
-        "shaped": (shaped, "malformed"),
+        "shaped": (shaped, "missing required key"),
         "samples": (samples_bad, "samples[0]"),
         "newer": (newer, "Upgrade attnbench"),
     }
@@ -231,8 +231,10 @@ def real_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_two_real_runs_pass_and_carry_canaries(cli: Cli, real_runs: tuple[Path, Path]) -> None:
     a, b = real_runs
     for path in real_runs:
-        phases = [p["phase"] for p in load_results(path).run["canary"]["points"]]
-        assert phases == ["start", "middle", "end"]
+        loaded = load_results(path)
+        phases = [p["phase"] for p in loaded.run["canary"]["points"]]
+        units = {c.group or c.case_id for c in loaded.cases}  # what the run loop iterates
+        assert phases == (["start", "middle", "end"] if len(units) > 2 else ["start", "end"])
     # This machine is shared by many processes; the statistics themselves are tested on
     # constructed samples. Here: real files, every case comparable, no false regression at a
     # threshold above the between-run swings of a loaded 2-core host.

@@ -13,9 +13,12 @@ from attnbench.measure.timing import (
     STOP_MAX_SAMPLES,
     STOP_MAX_TIME,
     STOP_PLATEAU,
+    Sampler,
     block_size,
     is_plateau,
+    is_warm,
     measure,
+    warmup_trend,
 )
 from attnbench.suite.schema import TimingSettings
 
@@ -62,8 +65,10 @@ def settings(**kw: float) -> TimingSettings:
 def test_constant_kernel_converges_after_min_samples() -> None:
     timer = ScriptedTimer(itertools.repeat(1e-3))
     r = measure(kernel, timer, settings())
-    # warm-up: 5 calls of 1.001 ms host time reach the 5 ms budget
-    assert r.warmup_calls == 5
+    # warm-up: 5 calls of 1.001 ms host time reach the 5 ms budget; the stability rule then
+    # needs two windows of 5 calls, so warm-up ends at 10 calls with a flat trend
+    assert r.warmup_calls == 10
+    assert r.warmup_stable and r.warmup_trend == 1.0
     assert r.number == 1
     assert r.stop_reason == STOP_CONVERGED
     assert len(r.samples_ms) == 10
@@ -84,18 +89,19 @@ def test_noise_that_never_shrinks_stops_on_plateau() -> None:
     # eligible from sample 10; the plateau window is max(min_samples, 20) = 20 checks
     assert r.stop_reason == STOP_PLATEAU
     assert len(r.samples_ms) == 10 + 20 - 1
-    # the one warm-up call used a 1 ms duration, so samples run 2, 1, 2...: 15 twos and
-    # 14 ones give median 2, Q1 1, Q3 2
-    assert r.summary.rel_iqr == pytest.approx(0.5)
+    # warm-up took 10 calls (1, 2, ... 2: no downward trend), so samples run 1, 2, 1...:
+    # 15 ones and 14 twos give median 1, Q1 1, Q3 2
+    assert r.warmup_calls == 10
+    assert r.summary.rel_iqr == pytest.approx(1.0)
 
 
 def test_max_time_caps_measured_time() -> None:
     timer = ScriptedTimer(itertools.cycle([1e-3, 2e-3]))
     r = measure(kernel, timer, settings(warmup_ms=0.5, max_time_s=0.02))
-    # warm-up takes the first 1 ms call; samples 2+1+2+... ms: 12 sum to 18 ms,
-    # the 13th reaches 20 ms = max_time
+    # warm-up takes 10 calls; samples 1+2+1+... ms: 13 sum to 19 ms, the 14th reaches
+    # 21 ms >= max_time
     assert r.stop_reason == STOP_MAX_TIME
-    assert len(r.samples_ms) == 13
+    assert len(r.samples_ms) == 14
 
 
 def test_max_samples_cap() -> None:
@@ -136,3 +142,91 @@ def test_plateau_rule() -> None:
     assert is_plateau([0.5] * 20, 20)
     falling = [0.5 - 0.01 * i for i in range(20)]
     assert not is_plateau(falling, 20)
+
+
+# ------------------------------------------------------------------ warm-up until stable
+def test_warmup_rule_edge() -> None:
+    # last window 5% below the previous: exactly at the tolerance, so warm
+    assert is_warm([1.0] * 5 + [0.95] * 5)
+    assert warmup_trend([1.0] * 5 + [0.95] * 5) == pytest.approx(0.95)
+    # a hair more than 5% below: still falling
+    assert not is_warm([1.0] * 5 + [0.949] * 5)
+    # rising or flat is warm; fewer than two windows is never judged warm
+    assert is_warm([1.0] * 5 + [1.2] * 5)
+    assert not is_warm([1.0] * 9)
+    assert warmup_trend([1.0] * 9) is None
+
+
+def test_warmup_goes_on_while_times_fall_then_stops_when_flat() -> None:
+    # 3.0, 2.8, 2.6 ... falling 0.2 ms a call down to 1.0 ms, then flat
+    falling = [3.0 - 0.2 * i for i in range(11)]
+    timer = ScriptedTimer([x * 1e-3 for x in falling] + [1e-3] * 1000)
+    sampler = Sampler(kernel, timer, settings(warmup_ms=1.0))
+    warm = sampler.warm_up()
+    # the budget is spent after 1 call; the falling run keeps it going until the window
+    # before the last also has a median of 1.0 ms: calls 9-13 are 1.4 1.2 1.0 1.0 1.0, so
+    # the 18th call ends it (at 17 the previous median is still 1.2: 1.0/1.2 < 0.95)
+    assert warm.stable
+    assert warm.calls == 18
+    assert warm.trend == pytest.approx(1.0)
+    assert warm.per_call_ms == pytest.approx(1.0)
+
+
+def test_warmup_cap_with_falling_times_warns_with_the_trend() -> None:
+    # every call 2% faster than the last (2 ms, 1.96 ms ...): 5 calls are 0.98^5 = 0.90x
+    # the 5 before, never stable; the 50 ms cap ends it after 35 calls
+    durations = [2e-3 * 0.98**i for i in range(1000)]
+    sampler = Sampler(kernel, ScriptedTimer(durations), settings(warmup_ms=1.0,
+                                                                warmup_max_ms=50.0))
+    warm = sampler.warm_up()
+    assert not warm.stable
+    assert warm.calls == 35 and 50.0 <= warm.spent_ms < 52.0
+    assert warm.trend == pytest.approx(0.98**5)
+    sampler.calibrate()
+    sampler.take_sample()
+    r = sampler.result()
+    assert "WARMUP_UNSTABLE" in r.warnings
+    assert r.metrics()["time/warmup_trend"] == pytest.approx(0.98**5)
+
+
+def test_warmup_that_flattens_before_the_cap_does_not_warn() -> None:
+    durations = [10e-3 * 0.9**i for i in range(8)] + [4e-3] * 1000
+    r = measure(kernel, ScriptedTimer(durations), settings(warmup_ms=1.0, warmup_max_ms=500.0))
+    assert r.warmup_stable and "WARMUP_UNSTABLE" not in r.warnings
+
+
+# ------------------------------------------------------------- min_samples is a floor
+def test_min_samples_floor_outlasts_max_time() -> None:
+    # 50 ms calls, max_time 0.1 s: the cap is reached after 2 samples, the floor wins
+    timer = ScriptedTimer(itertools.repeat(50e-3))
+    r = measure(kernel, timer, settings(warmup_ms=0.0, min_samples=5, min_time_ms=1.0,
+                                        max_time_s=0.1))
+    assert len(r.samples_ms) == 5
+    assert r.stop_reason == STOP_MAX_TIME
+    assert "FEW_SAMPLES" not in r.warnings
+
+
+def test_max_samples_below_min_samples_flags_few_samples() -> None:
+    timer = ScriptedTimer(itertools.repeat(1e-3))
+    r = measure(kernel, timer, settings(min_samples=5, max_samples=4))
+    assert len(r.samples_ms) == 4 and r.stop_reason == STOP_MAX_SAMPLES
+    assert "FEW_SAMPLES" in r.warnings
+    ok = measure(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=5,
+                                                                          max_samples=5))
+    assert len(ok.samples_ms) == 5 and "FEW_SAMPLES" not in ok.warnings
+
+
+def test_sampler_steps_match_measure() -> None:
+    durations = [1e-3, 2e-3, 3e-3] * 100
+    whole = measure(kernel, ScriptedTimer(durations), settings(warmup_ms=0.5))
+    sampler = Sampler(kernel, ScriptedTimer(durations), settings(warmup_ms=0.5))
+    sampler.warm_up()
+    sampler.calibrate()
+    reasons = []
+    while not sampler.should_stop():
+        sampler.take_sample()
+        reasons.append(sampler.stop_reason)
+    assert reasons[:-1] == [None] * (len(reasons) - 1)
+    stepped = sampler.result()
+    assert stepped.samples_ms == whole.samples_ms
+    assert stepped.stop_reason == whole.stop_reason

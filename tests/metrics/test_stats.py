@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attnbench.metrics.stats import quantile, rel_iqr, slope, summarize
+from attnbench.metrics.stats import (
+    median_interval_ranks,
+    paired_ratio,
+    quantile,
+    rel_iqr,
+    slope,
+    summarize,
+)
 
 
 def test_summary_of_known_values() -> None:
@@ -43,3 +50,52 @@ def test_empty_inputs_raise() -> None:
         summarize([])
     with pytest.raises(ValueError):
         quantile([], 0.5)
+
+
+# ---------------------------------------------------------------- paired ratios
+def _binom_cdf(k: int, n: int) -> float:
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+
+
+@pytest.mark.parametrize("n", [6, 7, 10, 11, 20, 57, 200])
+def test_median_interval_ranks_are_the_tightest_with_95_percent(n: int) -> None:
+    ranks = median_interval_ranks(n)
+    assert ranks is not None
+    j, coverage = ranks
+    assert coverage == pytest.approx(1 - 2 * _binom_cdf(j - 1, n))
+    assert coverage >= 0.95
+    assert 1 - 2 * _binom_cdf(j, n) < 0.95  # one rank further in falls short
+
+
+def test_median_interval_needs_six_values() -> None:
+    assert median_interval_ranks(5) is None  # [min, max] of 5 covers only 93.75%
+    assert median_interval_ranks(6) == (1, pytest.approx(1 - 2 / 64))
+
+
+def test_paired_ratio_takes_per_round_ratios() -> None:
+    # the baseline drifts 1 -> 10 ms; the member is always 1.5x the same round's baseline,
+    # so unpaired medians would mix the drift in but the per-round ratio is exactly 1.5
+    base = [1.0, 2.0, 4.0, 8.0, 10.0, 3.0, 5.0, 7.0, 9.0, 6.0]
+    member = [1.5 * b for b in base]
+    r = paired_ratio(member, base)
+    assert r.pairs == 10
+    assert r.ratio == pytest.approx(1.5)
+    assert (r.ci_low, r.ci_high) == (pytest.approx(1.5), pytest.approx(1.5))
+    assert r.half_width() == pytest.approx(0.0)
+
+
+def test_paired_ratio_interval_is_the_order_statistics() -> None:
+    # ratios 1.0, 1.1 ... 1.9 in scrambled rounds; n = 10 -> ranks 2 and 9: 1.1 and 1.8
+    ratios = [1.3, 1.0, 1.9, 1.5, 1.1, 1.8, 1.2, 1.6, 1.4, 1.7]
+    base = [2.0] * 10
+    r = paired_ratio([x * 2.0 for x in ratios], base)
+    assert r.ratio == pytest.approx(1.45)
+    assert r.ci_low == pytest.approx(1.1) and r.ci_high == pytest.approx(1.8)
+    assert r.coverage == pytest.approx(1 - 2 * 11 / 1024)
+
+
+def test_paired_ratio_pairs_by_round_and_needs_pairs() -> None:
+    r = paired_ratio([2.0, 2.0, 2.0, 9.0], [1.0, 1.0, 1.0])  # the 4th has no pair
+    assert r.pairs == 3 and r.ratio == 2.0 and r.ci_low is None and r.half_width() is None
+    with pytest.raises(ValueError):
+        paired_ratio([1.0], [])

@@ -124,6 +124,22 @@ def test_power_enabled_accepts_yaml_booleans(line: str, expected: str) -> None:
     assert load_suite_text(base + line + "\n").power.enabled == expected
 
 
+def test_timing_settings_just_inside_the_limits_load() -> None:
+    t = load_suite_text(BASE + "timing: {min_time_ms: 199, max_time_s: 0.2}\n").timing
+    assert (t.min_time_ms, t.max_time_s, t.interleave) == (199, 0.2, True)
+    # a warm-up budget above the default cap raises the cap with it; equal is allowed
+    assert load_suite_text(BASE + "timing: {warmup_ms: 800}\n").timing.warmup_ms == 800
+    t = load_suite_text(BASE + "timing: {warmup_ms: 40, warmup_max_ms: 40}\n").timing
+    assert t.warmup_max_ms == 40
+
+
+def test_baseline_and_interleave_are_read() -> None:
+    suite = load_suite_text(BASE + "baseline: softmax\ntiming: {interleave: false}\n")
+    assert suite.baseline == "softmax.sdpa"  # the family's default implementation
+    assert suite.timing.interleave is False
+    assert load_suite_text(BASE).baseline is None
+
+
 def test_yaml_words_stay_words() -> None:
     suite = load_suite_text(BASE.replace("name: t", "name: 2024") + "check: off\n")
     assert suite.name == "2024"
@@ -170,7 +186,17 @@ ERRORS = [
     ("max below min samples", BASE + "timing: {min_samples: 9, max_samples: 3}\n", 10, 39,
      ["timing.max_samples (3) is below timing.min_samples (9)"]),
     ("min_time over max_time", BASE + "timing: {min_time_ms: 5000, max_time_s: 1}\n", 10, 23,
-     ["exceeds timing.max_time_s (1 s)", "milliseconds"]),
+     ["must be below timing.max_time_s (1 s = 1000 ms)", "milliseconds"]),
+    ("min_time equal to max_time", BASE + "timing: {max_time_s: 0.2}\n", 10, 22,
+     ["timing.min_time_ms (200 ms) must be below timing.max_time_s (0.2 s = 200 ms)"]),
+    ("warm-up cap under budget", BASE + "timing: {warmup_ms: 50, warmup_max_ms: 40}\n",
+     10, 40, ["timing.warmup_max_ms (40 ms) is below timing.warmup_ms (50 ms)"]),
+    ("interleave not a bool", BASE + "timing: {interleave: sometimes}\n", 10, 22,
+     ["timing.interleave must be true or false"]),
+    ("unknown baseline", BASE + "baseline: softmax.sdpx\n", 10, 11, ["softmax.sdpx"]),
+    ("baseline not in suite", BASE + "baseline: softmax.naive\n", 10, 11,
+     ["baseline 'softmax.naive' is not one of the suite's variants",
+      "softmax.sdpa, softmax.streaming"]),
     ("flush", BASE + "timing: {flush: warm}\n", 10, 17,
      ["timing.flush must be one of cold | hot, got 'warm'"]),
     ("cuda_graph", BASE + "timing: {cuda_graph: 1}\n", 10, 22,
