@@ -92,6 +92,11 @@ class Case:
             value = getattr(self, name)
             if value is not None and not _positive(value):
                 raise ValueError(f"Case.{name} must be a positive integer or None, got {value!r}")
+        # the default spelled out is the default: one case, one id, one hash
+        if self.heads_kv == self.heads:
+            object.__setattr__(self, "heads_kv", None)
+        if self.seq_len_kv == self.seq_len:
+            object.__setattr__(self, "seq_len_kv", None)
         if self.heads % self.hkv:
             raise ValueError(
                 f"Case.heads_kv ({self.hkv}) must divide heads ({self.heads}): each key/value "
