@@ -11,7 +11,9 @@ variant family.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -176,3 +178,24 @@ class Visibility:
     ) -> torch.Tensor | None:
         """:func:`visible_mask` of one block (None when all of it is visible)."""
         return visible_mask(self.n_q, self.n_k, self.causal, self.window, device, q_block, k_block)
+
+
+def flex_mask_mod(
+    n_q: int, n_k: int, causal: bool, window: int | None, period: int | None = None
+) -> Callable[..., Any]:
+    """FlexAttention ``mask_mod``: bottom-right causal and/or window over ``n_k`` keys.
+
+    ``period`` folds the key index (``kv_idx mod period``) for kernels that lay out several
+    copies of the keys side by side (``cog.flex`` doubles them).
+    """
+    offset = n_k - n_q if period is None else period - n_q
+
+    def mask_mod(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
+        pos = q_idx + offset
+        key = kv_idx if period is None else torch.where(kv_idx < period, kv_idx, kv_idx - period)
+        keep = key <= pos if causal else key <= pos + (window if window is not None else n_k)
+        if window is not None:
+            keep = keep & (key >= pos - window)
+        return keep
+
+    return mask_mod

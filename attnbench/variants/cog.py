@@ -30,6 +30,7 @@ from attnbench.variants._masks import (
     Visibility,
     block_hidden,
     expand_kv,
+    flex_mask_mod,
     group_queries,
     share_kv,
     ungroup,
@@ -45,7 +46,7 @@ from attnbench.variants.base import (
     sdpa_flops,
 )
 from attnbench.variants.registry import register
-from attnbench.variants.softmax import compiled_flex_attention, flex_mask_mod
+from attnbench.variants.softmax import compiled_flex_attention
 
 NEG_INF = float("-inf")
 COG_MODEL = "4BHN^2D: 2BHN^2D (QK^T) + 2BHN^2Dv (signed PV)"

@@ -28,6 +28,7 @@ import torch
 
 from attnbench.case import Case
 from attnbench.variants._masks import expand_kv, visible_mask
+from attnbench.variants._sdpa import sdpa_attention, sdpa_label
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -43,7 +44,6 @@ from attnbench.variants.cog import (
     signed_streaming,
 )
 from attnbench.variants.registry import register
-from attnbench.variants.softmax import sdpa_attention, sdpa_label
 
 NEG_INF = float("-inf")
 

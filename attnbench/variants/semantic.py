@@ -26,6 +26,7 @@ import torch
 
 from attnbench.case import Case
 from attnbench.variants._masks import expand_kv, visible_mask
+from attnbench.variants._sdpa import sdpa_attention, sdpa_backend_choice
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -36,7 +37,6 @@ from attnbench.variants.base import (
     qkvo_bytes,
 )
 from attnbench.variants.registry import register
-from attnbench.variants.softmax import sdpa_attention, sdpa_backend_choice
 from attnbench.variants.time import sdpa_equal_width
 
 EPS = 1e-12

@@ -37,7 +37,6 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
@@ -45,12 +44,16 @@ from attnbench.case import Case
 from attnbench.errors import UnsupportedCase
 from attnbench.variants._masks import (
     block_hidden,
+    flex_mask_mod,
     group_queries,
     key_span,
     share_kv,
     ungroup,
     visible_mask,
 )
+from attnbench.variants._sdpa import _BACKEND_NAMES, sdpa_attention
+from attnbench.variants._sdpa import sdpa_backend_choice as sdpa_backend_choice  # re-export
+from attnbench.variants._sdpa import sdpa_label as sdpa_label  # re-export (other families)
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -79,53 +82,6 @@ class _Softmax(Variant):
         return sdpa_flops(case, self.info.skips_masked, skips_window=self.info.skips_window)
 
 
-def sdpa_mask(
-    n_q: int, n_k: int, causal: bool, window: int | None, device: torch.device
-) -> tuple[Any, bool]:
-    """``(attn_mask, is_causal)`` for SDPA with bottom-right causal alignment and a window.
-
-    ``is_causal`` (top-left) only where it agrees with bottom-right (N = N_kv);
-    ``causal_lower_right`` for causal N < N_kv; an explicit boolean mask for a window; nothing
-    where no pair is hidden.
-    """
-    if not block_hidden(0, n_q, 0, n_k, n_q, n_k, causal, window):
-        return None, False
-    if window is None and n_q == n_k:
-        return None, True
-    if window is None:
-        from torch.nn.attention.bias import causal_lower_right
-
-        return causal_lower_right(n_q, n_k), False
-    return visible_mask(n_q, n_k, causal, window, device), False
-
-
-def sdpa_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    causal: bool,
-    window: int | None = None,
-    scale: float | None = None,
-    bias: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """SDPA on q [B, H, N, D] and k, v [B, H_kv, N_kv, ·] (GQA shared, never copied).
-
-    ``bias`` is an additive float mask broadcastable to [B, H, N, N_kv]; the causal/window
-    mask is folded into it as −inf. Masks follow :func:`sdpa_mask`.
-    """
-    kwargs: dict[str, Any] = {"scale": scale}
-    if k.shape[-3] != q.shape[-3]:
-        kwargs["enable_gqa"] = True
-    n_q, n_k = q.shape[-2], k.shape[-2]
-    if bias is not None:
-        keep = visible_mask(n_q, n_k, causal, window, q.device)
-        if keep is not None:
-            bias = bias.masked_fill(~keep, float("-inf"))
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, **kwargs)
-    mask, is_causal = sdpa_mask(n_q, n_k, causal, window, q.device)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal, **kwargs)
-
-
 @register
 class SoftmaxNaive(_Softmax):
     """softmax(QKᵀ/√D + mask)V with the N×N probabilities materialised."""
@@ -145,52 +101,6 @@ class SoftmaxNaive(_Softmax):
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         q, k, v = inputs["q"], inputs["k"], inputs["v"]
         return naive_softmax_attention(q, k, v, case.causal, window=case.window)
-
-
-_BACKEND_NAMES = {
-    SDPBackend.MATH: "math",
-    SDPBackend.FLASH_ATTENTION: "flash",
-    SDPBackend.EFFICIENT_ATTENTION: "efficient",
-    SDPBackend.CUDNN_ATTENTION: "cudnn",
-}
-
-
-def sdpa_backend_choice(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    causal: bool,
-    window: int | None = None,
-    bias: bool = False,
-) -> str:
-    """Name of the SDPA backend torch picks for these tensors (``unknown`` if it won't say).
-
-    Asked with the mask :func:`sdpa_attention` would pass (a dense stand-in for
-    ``causal_lower_right``, a float mask when ``bias``) and ``enable_gqa`` for shared heads.
-    """
-    try:
-        n_q, n_k = q.shape[-2], k.shape[-2]
-        mask, is_causal = sdpa_mask(n_q, n_k, causal, window, q.device)
-        if mask is not None or bias:
-            mask = visible_mask(n_q, n_k, causal, window, q.device)
-            if mask is None:
-                mask = torch.ones(n_q, n_k, dtype=torch.bool, device=q.device)
-            if bias:
-                mask = torch.zeros(n_q, n_k, dtype=q.dtype, device=q.device).masked_fill(
-                    ~mask, float("-inf")
-                )
-        gqa = k.shape[-3] != q.shape[-3]
-        choice = torch._fused_sdp_choice(q, k, v, mask, 0.0, is_causal, enable_gqa=gqa)
-        return _BACKEND_NAMES.get(SDPBackend(choice), str(choice))
-    except Exception:  # private API: absence must never break a run
-        return "unknown"
-
-
-def sdpa_label(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, window: int | None = None
-) -> str:
-    """``sdpa.<backend>`` for a variant that calls SDPA on tensors shaped like these."""
-    return "sdpa." + sdpa_backend_choice(q, k, v, causal, window)
 
 
 class _Sdpa(_Softmax):
@@ -414,27 +324,6 @@ class SoftmaxStreaming(_Softmax):
         bk = min(int(self.param(case, "block_k")), case.nkv)
         out = b * h * n * case.dv * 4
         return out + 4 * b * h * bq * (2 * bk + case.dv + 2)
-
-
-def flex_mask_mod(
-    n_q: int, n_k: int, causal: bool, window: int | None, period: int | None = None
-) -> Callable[..., Any]:
-    """FlexAttention ``mask_mod``: bottom-right causal and/or window over ``n_k`` keys.
-
-    ``period`` folds the key index (``kv_idx mod period``) for kernels that lay out several
-    copies of the keys side by side (``cog.flex`` doubles them).
-    """
-    offset = n_k - n_q if period is None else period - n_q
-
-    def mask_mod(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
-        pos = q_idx + offset
-        key = kv_idx if period is None else torch.where(kv_idx < period, kv_idx, kv_idx - period)
-        keep = key <= pos if causal else key <= pos + (window if window is not None else n_k)
-        if window is not None:
-            keep = keep & (key >= pos - window)
-        return keep
-
-    return mask_mod
 
 
 FLEX_RECOMPILE_LIMIT = 64

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from attnbench.case import Case
+from attnbench.variants._sdpa import sdpa_attention, sdpa_backend_choice
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -38,7 +39,6 @@ from attnbench.variants.base import (
     score_pairs,
 )
 from attnbench.variants.registry import register
-from attnbench.variants.softmax import sdpa_attention, sdpa_backend_choice
 
 T0 = 1.7e9  # seconds: a realistic Unix time
 MEAN_GAP_S = 3600.0  # mean spacing of generated events (exponential gaps)
