@@ -125,6 +125,13 @@ def _axes(suite: Suite, ref: VariantRef) -> dict[str, tuple[Any, ...]]:
             "every suite needs axes.seq_len and axes.head_dim",
         )
     axes = {name: tuple(shape[name]) for name in SHAPE_ORDER}
+    if suite.tokens and "batch" in ref.axes:
+        raise _error(
+            suite,
+            ref,
+            f"{ref.name} sets axes.batch, but this suite derives batch from axes.tokens",
+            "remove batch from this entry's axes (it would be ignored)",
+        )
     if suite.tokens:
         axes = {("tokens" if name == "batch" else name): value for name, value in axes.items()}
         axes["tokens"] = suite.tokens

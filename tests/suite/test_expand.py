@@ -395,6 +395,14 @@ def test_tokens_checked_against_a_variant_override_of_seq_len() -> None:
     assert err.line == 8 and "seq_len 3000 does not divide tokens 4096" in str(err)
 
 
+def test_a_variant_cannot_set_batch_when_tokens_derive_it() -> None:
+    text = shape_suite(
+        "  tokens: 4096\n  seq_len: [512]", "variants:\n  - {name: softmax.naive, axes: {batch: 2}}"
+    )
+    err = located(text)
+    assert err.line == 8 and "derives batch from axes.tokens" in str(err)
+
+
 def test_new_axes_expand_and_default_when_left_out() -> None:
     text = shape_suite(
         "  heads: 8\n  heads_kv: [8, 2, 1]\n  seq_len: 1\n  seq_len_kv: [1024, 4096]\n"
