@@ -206,3 +206,23 @@ def test_reduced_check_keeps_the_kind_of_shape() -> None:
     assert (more_q.seq_len, more_q.nkv) == (509, 254)
     square = reduced_case(Case(1, 4, 8192, 64, True, heads_kv=2), "reduced")
     assert (square.seq_len, square.nkv, square.is_cross) == (509, 509, False)
+
+
+def test_list_json_says_which_shapes_each_variant_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import sys
+
+    from attnbench.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["attnbench", "list", "--json"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code in (0, None)
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["softmax.sdpa"]["shapes"]["gqa"] and rows["dipole.v2"]["shapes"]["cross"]
+    assert "causal_lower_right" in rows["softmax.sdpa"]["shapes"]["alignment"]
+    assert rows["sinkhorn.naive"]["shapes"] == {
+        "gqa": False, "cross": False, "window": False, "alignment": "bottom-right",
+    }  # fmt: skip
