@@ -45,6 +45,8 @@ def test_flops_count_visible_pairs_for_skipping_kernels(
     heads, _, n, n_kv, causal, window = shape
     visible = pairs_by_hand(n, n_kv, causal, window)
     per_pair = 2 * (32 + 48)  # QK^T over D plus PV over Dv, 2 FLOPs a multiply-add
+    cog_flex = variants.get("cog.flex").flops(make("cog.flex", shape))
+    assert cog_flex == 2 * (2 * heads * visible * per_pair)  # doubled keys, same visible pairs
     for name in ("softmax.streaming", "softmax.flex", "cog.streaming"):
         assert variants.get(name).flops(make(name, shape)) == 2 * heads * visible * per_pair
     # the materialising kernels compute the whole N x N_kv rectangle
