@@ -15,18 +15,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from attnbench import __version__, variants
+from attnbench import __version__
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
-from attnbench.measure.bench import BenchSettings, measure_case
+from attnbench.measure.bench import BenchSettings
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
+from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
+from attnbench.runner.isolate import Isolation, case_runner
 from attnbench.suite.expand import expand
 from attnbench.suite.schema import Suite
 
@@ -146,6 +148,7 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    isolation: Isolation | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -158,6 +161,7 @@ def run_suite(
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
@@ -171,6 +175,8 @@ def run_suite(
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
     settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
     out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        claim_out(out_path, suite.path, resume)
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
         run.run["resumed_utc"] = _utc_now()
@@ -188,12 +194,13 @@ def run_suite(
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = [c for c in cases if c.case_id not in done]
     sink.started(len(cases), len(cases) - len(todo))
+    measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     try:
         for i, case in enumerate(todo):
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
-            result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+            result = measure_one(case)
             run.upsert(result)
             if out_path is not None:
                 save_results(run, out_path)
