@@ -15,14 +15,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from attnbench import __version__
+from attnbench import __version__, variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
+from attnbench.measure import canary
 from attnbench.measure.bench import BenchSettings
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
+from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.outpath import claim_out
@@ -149,6 +151,7 @@ def run_suite(
     check: str | None = None,
     progress: Progress | None = None,
     isolation: Isolation | None = None,
+    profile_dir: str | Path | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -162,6 +165,8 @@ def run_suite(
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
         isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
+        profile_dir: profile every ok case into this directory (``run --profile``; see
+            :mod:`attnbench.measure.profile`), after it was measured.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
@@ -197,14 +202,20 @@ def run_suite(
     measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     try:
         for i, case in enumerate(todo):
+            canary.tick(run, dev, i, len(todo))
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
             result = measure_one(case)
+            if profile_dir is not None:
+                base = out_path.parent if out_path is not None else Path(profile_dir).parent
+                attach_profile(result, variants.get(case.variant), case, dev, settings.seed,
+                               Path(profile_dir), base)
             run.upsert(result)
             if out_path is not None:
                 save_results(run, out_path)
             sink.case_finished(result)
+        canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
