@@ -37,6 +37,10 @@ def _format_param(value: Any) -> str:
     return str(value)
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 @dataclass(frozen=True)
 class Case:
     """One benchmark case.
@@ -52,6 +56,17 @@ class Case:
         variant: full registered name ``family.impl``; empty when used through the Python API.
         pass_: ``fwd`` | ``bwd`` | ``fwd_bwd``.
         head_dim_v: D_v, width of each value head; None means D_v = D.
+        heads_kv: H_kv, key/value heads shared by groups of H/H_kv query heads (GQA; MQA at
+            1); None means H_kv = H. Query head h reads key/value head h // (H/H_kv).
+        seq_len_kv: N_kv, keys (and values) per sequence; None means N_kv = N. Decoding is
+            ``seq_len=1`` against a long ``seq_len_kv``; cross-attention any N != N_kv.
+        window: W, sliding window: key j is visible to query i iff |i' - j| <= W, or
+            i' - W <= j <= i' when causal (FlashAttention's ``window_size=(W, W)`` / ``(W, 0)``);
+            None means no window.
+
+    Queries and keys are aligned bottom-right: query i sits at key position
+    i' = i + N_kv - N, so under ``causal`` the last query sees every key (FlashAttention's
+    convention; torch's ``is_causal`` aligns top-left and agrees only when N = N_kv).
     """
 
     batch: int
@@ -64,12 +79,34 @@ class Case:
     variant: str = ""
     pass_: str = "fwd"
     head_dim_v: int | None = None
+    heads_kv: int | None = None
+    seq_len_kv: int | None = None
+    window: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch", "heads", "seq_len", "head_dim"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not _positive(value):
                 raise ValueError(f"Case.{name} must be a positive integer, got {value!r}")
+        for name in ("heads_kv", "seq_len_kv", "window"):
+            value = getattr(self, name)
+            if value is not None and not _positive(value):
+                raise ValueError(f"Case.{name} must be a positive integer or None, got {value!r}")
+        # the default spelled out is the default: one case, one id, one hash
+        if self.heads_kv == self.heads:
+            object.__setattr__(self, "heads_kv", None)
+        if self.seq_len_kv == self.seq_len:
+            object.__setattr__(self, "seq_len_kv", None)
+        if self.heads % self.hkv:
+            raise ValueError(
+                f"Case.heads_kv ({self.hkv}) must divide heads ({self.heads}): each key/value "
+                "head serves an equal group of query heads"
+            )
+        if self.masked and self.seq_len > self.nkv:
+            raise ValueError(
+                f"a causal or windowed case needs seq_len <= seq_len_kv (got {self.seq_len} > "
+                f"{self.nkv}): aligned bottom-right, the first queries would see no key"
+            )
         if self.dtype not in DTYPES:
             raise ValueError(f"Case.dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         if self.pass_ not in PASSES:
@@ -89,6 +126,9 @@ class Case:
                 self.variant,
                 self.pass_,
                 self.head_dim_v,
+                self.heads_kv,
+                self.seq_len_kv,
+                self.window,
             )
         )
 
@@ -98,12 +138,42 @@ class Case:
         return self.head_dim_v if self.head_dim_v is not None else self.head_dim
 
     @property
+    def hkv(self) -> int:
+        """H_kv, the key/value head count (= H unless ``heads_kv`` is set)."""
+        return self.heads_kv if self.heads_kv is not None else self.heads
+
+    @property
+    def nkv(self) -> int:
+        """N_kv, keys per sequence (= N unless ``seq_len_kv`` is set)."""
+        return self.seq_len_kv if self.seq_len_kv is not None else self.seq_len
+
+    @property
+    def group(self) -> int:
+        """H / H_kv, query heads per key/value head (1 without GQA)."""
+        return self.heads // self.hkv
+
+    @property
+    def is_gqa(self) -> bool:
+        """Key/value heads are shared (H_kv < H)."""
+        return self.hkv != self.heads
+
+    @property
+    def is_cross(self) -> bool:
+        """Queries and keys differ in length (N != N_kv): cross-attention or decoding."""
+        return self.nkv != self.seq_len
+
+    @property
+    def masked(self) -> bool:
+        """Some query-key pair is hidden (causal or a window)."""
+        return self.causal or self.window is not None
+
+    @property
     def torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
     @property
     def tokens(self) -> int:
-        """B*N, tokens processed per call (for J/token and tokens/s)."""
+        """B*N, query tokens processed per call (for J/token and tokens/s)."""
         return self.batch * self.seq_len
 
     @property
@@ -111,12 +181,25 @@ class Case:
         """The comparison-group key: the shape, dtype, mask and pass without variant or params.
 
         Cases with equal keys differ only in variant or variant parameters; they are measured
-        together (interleaved) and kept together when a suite is sharded.
+        together (interleaved) and kept together when a suite is sharded. Every shape axis is
+        part of the key.
+        The new shape axes appear only when they differ from their defaults (``hkv`` after
+        ``h``, ``nkv`` after ``n``, ``w`` after the mask), so ids of cases that do not use
+        them are unchanged: ``b1-h32-hkv4-n1-nkv8192-d128-causal-bf16-fwd``.
         """
-        parts = [f"b{self.batch}", f"h{self.heads}", f"n{self.seq_len}", f"d{self.head_dim}"]
+        parts = [f"b{self.batch}", f"h{self.heads}"]
+        if self.is_gqa:
+            parts.append(f"hkv{self.hkv}")
+        parts.append(f"n{self.seq_len}")
+        if self.is_cross:
+            parts.append(f"nkv{self.nkv}")
+        parts.append(f"d{self.head_dim}")
         if self.head_dim_v is not None and self.head_dim_v != self.head_dim:
             parts.append(f"dv{self.head_dim_v}")
-        parts += ["causal" if self.causal else "full", self.dtype, self.pass_]
+        parts.append("causal" if self.causal else "full")
+        if self.window is not None:
+            parts.append(f"w{self.window}")
+        parts += [self.dtype, self.pass_]
         return "-".join(parts)
 
     @property
@@ -147,5 +230,12 @@ class Case:
             "dtype": self.dtype,
             "pass": self.pass_,
         }
+        # the new axes only where they are used, so older result files stay byte-identical
+        if self.is_gqa:
+            out["heads_kv"] = self.hkv
+        if self.is_cross:
+            out["seq_len_kv"] = self.nkv
+        if self.window is not None:
+            out["window"] = self.window
         out.update({k: v for k, v in sorted(self.params.items())})
         return out

@@ -42,6 +42,12 @@ def list_command(
                 "extra_inputs": list(info.extra_inputs),
                 "causal": info.causal,
                 "backward": info.backward,
+                "shapes": {
+                    "gqa": info.gqa,
+                    "cross": info.cross,
+                    "window": info.window,
+                    "alignment": info.alignment,
+                },
                 "params": {p.name: p.default for p in info.params},
             }
         )

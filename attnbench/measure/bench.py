@@ -28,7 +28,7 @@ from attnbench.measure.check import check_case
 from attnbench.measure.compiles import compile_count
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import STOP_CONVERGED, TimingResult, measure
-from attnbench.metrics.derived import model_metrics, rate_metrics
+from attnbench.metrics.derived import model_metrics, rate_metrics, roofline
 from attnbench.results.fingerprint import fingerprint
 from attnbench.results.schema import (
     STATUS_FAILED,
@@ -338,9 +338,13 @@ def _note_host_load(result: CaseResult, device: Device) -> None:
 
 
 def _percent_of_peak(result: CaseResult, case: Case, peak: GpuPeak | None) -> None:
+    allow_tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
+    gbps = result.metrics.get("throughput/gbps")
+    roof = roofline(result.metrics, case.dtype, peak, gbps, allow_tf32=allow_tf32)
+    result.metrics.update(roof.metrics)
+    result.models["bound"] = roof.bound  # memory | compute | unknown (no peak known)
     if peak is None or "throughput/tflops" not in result.metrics:
         return
-    allow_tf32 = bool(torch.backends.cuda.matmul.allow_tf32)
     top = peak_tflops(peak, case.dtype, allow_tf32=allow_tf32)
     if top:
         result.metrics["throughput/pct_peak"] = 100.0 * result.metrics["throughput/tflops"] / top

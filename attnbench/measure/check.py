@@ -3,7 +3,9 @@
 The check runs on a *reduced copy* of the case by default (design §4): same variant,
 parameters, causal flag and dtype, batch capped at 1 and N capped at ``REDUCED_N`` (509: under
 512 and deliberately not a multiple of any block size), so a materialising reference never
-dominates the time or memory of a long-context case. ``full`` mode checks the real shape.
+dominates the time or memory of a long-context case. N_kv is capped the same way, keeping
+N < N_kv (decoding, cross-attention) or N > N_kv where the case has it; heads, heads_kv and
+the window are kept. ``full`` mode checks the real shape.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ def reduced_case(case: Case, mode: str) -> Case:
     if mode == "full":
         return case
     n = case.seq_len if case.seq_len <= REDUCED_CAP else REDUCED_N
-    return case.replace(batch=1, seq_len=n)
+    if not case.is_cross:
+        return case.replace(batch=1, seq_len=n)
+    # keep the kind of shape: decoding stays one query, cross-attention stays rectangular
+    n_kv = case.nkv if case.nkv <= REDUCED_CAP else REDUCED_N
+    if case.seq_len < case.nkv and n >= n_kv:
+        n = max(1, n_kv // 2)
+    elif case.seq_len > case.nkv and n_kv >= n:
+        n_kv = max(1, n // 2)
+    return case.replace(batch=1, seq_len=n, seq_len_kv=n_kv)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,26 @@ _METRICS = [
     Metric("throughput/pct_peak", "%", "higher", "TFLOP/s as a share of the device's dense peak"),
     Metric("throughput/gbps", "GB/s", "higher", "modelled bytes moved over the median time"),
     Metric("throughput/tokens_per_s", "tokens/s", "higher", "B*N over the median time"),
+    Metric(
+        "throughput/pct_peak_bandwidth",
+        "%",
+        "higher",
+        "GB/s as a share of the device's peak DRAM bandwidth (the figure that matters when "
+        "the case is memory-bound, e.g. decoding)",
+    ),
+    Metric(
+        "flops/intensity",
+        "FLOP/byte",
+        "none",
+        "arithmetic intensity: flops/count over bytes/moved; below the ridge point the case is "
+        "memory-bound",
+    ),
+    Metric(
+        "device/ridge_flop_per_byte",
+        "FLOP/byte",
+        "none",
+        "the device's ridge point: peak FLOP/s over peak bytes/s for the case dtype",
+    ),
     Metric("bytes/moved", "bytes", "none", "modelled minimum bytes moved per call"),
     Metric("memory/peak_bytes", "bytes", "lower", "measured peak above the pre-call level"),
     Metric("memory/rss_peak_bytes", "bytes", "lower", "CPU resident-set peak above pre-call"),

@@ -9,6 +9,7 @@ their ``params`` checked against each parameter's :class:`~attnbench.variants.Pa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,7 +17,14 @@ from attnbench import variants
 from attnbench.case import PASSES, SUITE_DTYPES
 from attnbench.errors import UnknownVariantError
 from attnbench.suite.fields import Reader, read_optional
-from attnbench.suite.schema import AXIS_DEFAULTS, AXIS_NAMES, REQUIRED_AXES, VariantRef
+from attnbench.suite.schema import (
+    AXIS_DEFAULTS,
+    AXIS_FORMS,
+    AXIS_NAMES,
+    REQUIRED_AXES,
+    SHAPE_AXES,
+    VariantRef,
+)
 from attnbench.suite.yamlpos import YNode
 from attnbench.variants import ParamSpec, Variant
 
@@ -52,21 +60,127 @@ def read_axes(r: Reader, node: YNode, what: str, suite_level: bool) -> dict[str,
         if name in entries:
             example = f"{name}: {_EXAMPLES[name]}"
             out[name] = r.axis(entries[name], f"{what}.{name}", _axis_item(r, name), example)
-        elif suite_level:
-            out[name] = AXIS_DEFAULTS[name]
+        elif suite_level and name not in SHAPE_AXES:
+            out[name] = AXIS_DEFAULTS[name]  # the shape axes default in expand, unlisted here
     return out
 
 
 _EXAMPLES = {"batch": "[1, 4]", "heads": "[8, 16]", "seq_len": "[1024, 4096]",
-             "head_dim": "[64, 128]", "head_dim_v": "[64]", "causal": "[false, true]"}  # fmt: skip
+             "head_dim": "[64, 128]", "head_dim_v": "[64]", "causal": "[false, true]",
+             "heads_kv": "[8, 1]", "seq_len_kv": "[4096, 32768]", "window": "[null, 1024]",
+             "tokens": "16384", "zip": "[batch, seq_len]"}  # fmt: skip
+_NULLABLE = ("head_dim_v", "heads_kv", "seq_len_kv", "window")
 
 
 def _axis_item(r: Reader, name: str) -> Item:
     if name == "causal":
         return r.boolean
-    if name == "head_dim_v":
+    if name in _NULLABLE:
         return lambda node, what: None if node.value is None else r.integer(node, what)
     return r.integer
+
+
+@dataclass(frozen=True)
+class SuiteAxes:
+    """What ``axes:`` holds at suite level (see :class:`~attnbench.suite.schema.Suite`)."""
+
+    axes: dict[str, tuple[Any, ...]]
+    zips: tuple[tuple[str, ...], ...]
+    tokens: tuple[int, ...]
+    positions: dict[str, tuple[int | None, int | None]]
+
+
+def read_suite_axes(r: Reader, node: YNode) -> SuiteAxes:
+    """The suite's ``axes``: the shape axes plus the ``zip`` and ``tokens`` forms.
+
+    ``zip: [batch, seq_len]`` (or a list of such lists) iterates the named axes in lockstep;
+    they must be set here and have equal lengths. ``tokens: 16384`` (an axis too) derives
+    batch = tokens / seq_len for each case; batch may then not be set, and every seq_len must
+    divide every tokens value.
+    """
+    required = {name: f"add e.g. '{name}: {_EXAMPLES[name]}' under axes" for name in REQUIRED_AXES}
+    entries = r.mapping(node, "axes", (*AXIS_NAMES, *AXIS_FORMS), required)
+    positions = {key: (kn.line, kn.column) for key, kn in node.keys.items()}
+    shape = {key: value for key, value in entries.items() if key in AXIS_NAMES}
+    axes = read_axes(r, YNode(shape, node.line, node.column, node.origin, keys=node.keys),
+                     "axes", suite_level=True)  # fmt: skip
+    tokens: tuple[int, ...] = ()
+    if "tokens" in entries:
+        tokens = r.axis(entries["tokens"], "axes.tokens", r.integer, "tokens: 16384")
+        _check_tokens(r, entries, tokens)
+    zips = _zips(r, entries["zip"], entries, tokens) if "zip" in entries else ()
+    return SuiteAxes(axes, zips, tokens, positions)
+
+
+def _check_tokens(r: Reader, entries: dict[str, YNode], tokens: tuple[int, ...]) -> None:
+    if "batch" in entries:
+        r.fail(
+            entries["batch"].parent_key or entries["batch"],
+            "axes.batch cannot be set together with axes.tokens: batch is derived as "
+            "tokens / seq_len",
+            "remove batch, or remove tokens and list the batch sizes",
+        )
+    seq = entries["seq_len"]
+    for child in seq.value if seq.is_list else [seq]:
+        n = child.value
+        for t in tokens:
+            if isinstance(n, int) and (t % n or t < n):
+                r.fail(
+                    child,
+                    f"seq_len {n} does not divide tokens {t} (batch = tokens / seq_len must be "
+                    "a positive integer)",
+                    "use sequence lengths that divide the token count, e.g. powers of two",
+                )
+
+
+def _zips(
+    r: Reader, node: YNode, entries: dict[str, YNode], tokens: tuple[int, ...]
+) -> tuple[tuple[str, ...], ...]:
+    example = "zip: [batch, seq_len], or zip: [[batch, seq_len], [heads, heads_kv]]"
+    if not node.is_list or not node.value:
+        r.fail(node, f"axes.zip must be a list of axis names, got {node.describe()}", example)
+    groups = node.value if all(c.is_list for c in node.value) else [node]
+    seen: dict[str, YNode] = {}
+    out: list[tuple[str, ...]] = []
+    for group in groups:
+        names = tuple(_zip_name(r, child, entries, seen, tokens) for child in group.value)
+        if len(names) < 2:
+            r.fail(group, "a zip needs at least two axes to iterate together", example)
+        lengths = {name: _length(entries[name]) for name in names}
+        first = names[0]
+        for name in names[1:]:
+            if lengths[name] != lengths[first]:
+                r.fail(
+                    entries[name],
+                    f"zipped axes must have equal lengths: {name} has {lengths[name]} values, "
+                    f"{first} has {lengths[first]}",
+                    f"zip pairs the i-th values of {', '.join(names)}; list as many of each",
+                )
+        out.append(names)
+    return tuple(out)
+
+
+def _zip_name(
+    r: Reader,
+    child: YNode,
+    entries: dict[str, YNode],
+    seen: dict[str, YNode],
+    tokens: tuple[int, ...],
+) -> str:
+    name = r.choice(child, "an axis in zip", AXIS_NAMES)
+    if name in seen:
+        r.fail(child, f"zip lists axis {name!r} twice", "each axis may be zipped only once")
+    if name == "batch" and tokens:
+        r.fail(child, "batch cannot be zipped with axes.tokens set: it is derived")
+    if name not in entries:
+        r.fail(child, f"zip names {name!r}, which is not set under axes",
+               f"add '{name}: [...]' with one value per zipped position")  # fmt: skip
+    seen[name] = child
+    return name
+
+
+def _length(node: YNode) -> int:
+    return len(node.value) if node.is_list else 1
 
 
 def read_variants(r: Reader, node: YNode) -> tuple[VariantRef, ...]:

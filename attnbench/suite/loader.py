@@ -21,6 +21,11 @@ Keys (``*`` required)::
       head_dim*: [64, 128]
       head_dim_v: 64             # default: = head_dim
       causal: [false, true]      # default false
+      heads_kv: [16, 2, 1]       # default: = heads (GQA; must divide heads; MQA at 1)
+      seq_len_kv: [4096]         # default: = seq_len (cross-attention; decoding: seq_len 1)
+      window: [null, 1024]       # sliding window W; default null (none)
+      zip: [batch, seq_len]      # iterate these axes in lockstep (equal lengths)
+      tokens: 16384              # batch = tokens / seq_len (then batch is not set)
     variants*:
       - softmax.sdpa             # family.impl, or a bare family for its default impl
       - {name: cog, impl: streaming, params: {iters: [1, 5]}}
@@ -57,7 +62,7 @@ from typing import Any
 
 from attnbench import variants
 from attnbench.errors import InputError, SuiteError, UnknownVariantError
-from attnbench.suite.entries import read_axes, read_dtypes, read_passes, read_variants
+from attnbench.suite.entries import read_dtypes, read_passes, read_suite_axes, read_variants
 from attnbench.suite.expand import count_cases, expand
 from attnbench.suite.fields import Reader, read_optional, suggest
 from attnbench.suite.schema import (
@@ -190,13 +195,17 @@ def _suite(r: Reader, root: YNode) -> Suite:
     top = r.mapping(root, "the suite", TOP_KEYS, REQUIRED_TOP)
     _version(r, top["version"])
     optional = partial(read_optional, top)
+    axes = read_suite_axes(r, top["axes"])
     return Suite(
         name=r.text(top["name"], "name"),
         description=optional("description", partial(r.text, what="description"), ""),
         device=optional("device", partial(_device, r), "auto"),
         dtypes=optional("dtype", partial(read_dtypes, r), ("fp32",)),
         passes=optional("pass", partial(read_passes, r), ("fwd",)),
-        axes=read_axes(r, top["axes"], "axes", suite_level=True),
+        axes=axes.axes,
+        zips=axes.zips,
+        tokens=axes.tokens,
+        positions=axes.positions,
         variants=read_variants(r, top["variants"]),
         timing=optional("timing", partial(_settings, r, TimingSettings, _TIMING), TimingSettings()),
         power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUITE_VERSION = 1
-AXIS_NAMES: tuple[str, ...] = ("batch", "heads", "seq_len", "head_dim", "head_dim_v", "causal")
+AXIS_NAMES: tuple[str, ...] = (
+    "batch", "heads", "seq_len", "head_dim", "head_dim_v", "causal",
+    "heads_kv", "seq_len_kv", "window",
+)  # fmt: skip
+SHAPE_AXES: tuple[str, ...] = ("heads_kv", "seq_len_kv", "window")
+"""The GQA / cross-attention / window axes: in ``Suite.axes`` only when a suite sets them."""
+AXIS_FORMS: tuple[str, ...] = ("zip", "tokens")
+"""Keys of ``axes`` that shape the product instead of being an axis (suite level only)."""
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
 CHECK_MODES = ("reduced", "full", "off")
 FLUSH_MODES = ("cold", "hot")
@@ -23,6 +30,9 @@ AXIS_DEFAULTS: Mapping[str, tuple[Any, ...]] = {
     "heads": (8,),
     "head_dim_v": (None,),  # None: D_v = D
     "causal": (False,),
+    "heads_kv": (None,),  # None: H_kv = H
+    "seq_len_kv": (None,),  # None: N_kv = N
+    "window": (None,),  # None: no sliding window
 }
 """Values of the shape axes a suite may leave out (``seq_len`` and ``head_dim`` are required)."""
 
@@ -130,6 +140,12 @@ class Suite:
             ``softmax.sdpa`` in the groups where it runs.
         path: file the suite came from (None when built in code).
         content_hash: sha256 hex of the file's bytes, then of each ``--set`` override.
+        zips: groups of shape axes iterated in lockstep (``axes.zip``) instead of as a
+            product; each group's axes have equal lengths.
+        tokens: the constant-token axis (``axes.tokens``): batch = tokens / seq_len for each
+            case; empty when batch is an axis of its own.
+        positions: (line, column) of each key under ``axes`` in the suite file, where shape
+            errors found at expansion point (empty for suites built in code).
     """
 
     name: str
@@ -147,3 +163,6 @@ class Suite:
     baseline: str | None = None
     path: str | None = None
     content_hash: str = ""
+    zips: tuple[tuple[str, ...], ...] = ()
+    tokens: tuple[int, ...] = ()
+    positions: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)

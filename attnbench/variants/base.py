@@ -19,6 +19,7 @@ from typing import Any, ClassVar, cast
 import torch
 
 from attnbench.case import Case
+from attnbench.variants._masks import case_pairs, expand_kv, keys_read, visible_mask
 
 Inputs = dict[str, torch.Tensor]
 
@@ -70,6 +71,12 @@ class VariantInfo:
         flops_model: the FLOP formula, stored with every count.
         grad_inputs: input keys that receive gradients in bwd passes.
         bwd_multiplier: backward FLOPs as a multiple of forward (2.5 for SDPA-shaped kernels).
+        gqa: runs H_kv < H by sharing key/value heads (``heads_kv``).
+        cross: runs N_kv != N (``seq_len_kv``: cross-attention, decoding).
+        window: honours a sliding window (``window``).
+        skips_window: skips work outside the window, so FLOPs count only visible pairs.
+        shape_note: why the shapes it rejects cannot run, shown with the rejection.
+        alignment: how causal aligns queries and keys when N != N_kv (documentation).
     """
 
     name: str
@@ -85,6 +92,12 @@ class VariantInfo:
     flops_model: str = "4BHN^2D"
     grad_inputs: tuple[str, ...] = ("q", "k", "v")
     bwd_multiplier: float = 2.5
+    gqa: bool = False
+    cross: bool = False
+    window: bool = False
+    skips_window: bool = False
+    shape_note: str = ""
+    alignment: str = "bottom-right"
 
     @property
     def family(self) -> str:
@@ -136,17 +149,18 @@ class Variant(ABC):
 
     # ------------------------------------------------------------------ inputs
     def make_inputs(self, case: Case, device: str | torch.device = "cpu", seed: int = 0) -> Inputs:
-        """Deterministic inputs: q, k [B,H,N,D] and v [B,H,N,Dv] ~ N(0,1), plus extras.
+        """Deterministic inputs: q [B,H,N,D], k [B,H_kv,N_kv,D], v [B,H_kv,N_kv,Dv] ~ N(0,1).
 
         Values are drawn in float32 on the CPU from ``seed`` (the same numbers on any device),
         then cast to the case dtype and moved to ``device``.
         """
         gen = torch.Generator().manual_seed(seed)
         b, h, n, d = case.batch, case.heads, case.seq_len, case.head_dim
+        hkv, nkv = case.hkv, case.nkv
         inputs: Inputs = {
             "q": torch.randn(b, h, n, d, generator=gen),
-            "k": torch.randn(b, h, n, d, generator=gen),
-            "v": torch.randn(b, h, n, case.dv, generator=gen),
+            "k": torch.randn(b, hkv, nkv, d, generator=gen),
+            "v": torch.randn(b, hkv, nkv, case.dv, generator=gen),
         }
         inputs = {key: t.to(case.torch_dtype) for key, t in inputs.items()}
         inputs.update(self.extra_inputs(case, gen))
@@ -179,6 +193,9 @@ class Variant(ABC):
             return f"{self.info.name} does not support causal masking: {self.info.causal_note}"
         if case.pass_ != "fwd" and not self.info.backward:
             return f"{self.info.name} is not differentiable; only the fwd pass can be timed"
+        why = self._shape_unsupported(case)
+        if why:
+            return why
         known = {p.name for p in self.info.params}
         for key, value in case.params.items():
             if key not in known:
@@ -189,6 +206,23 @@ class Variant(ABC):
             problem = spec.problem(value)
             if problem:
                 return problem
+        return None
+
+    def _shape_unsupported(self, case: Case) -> str | None:
+        info = self.info
+        note = f": {info.shape_note}" if info.shape_note else ""
+        if case.is_gqa and not info.gqa:
+            return (
+                f"{info.name} does not share key/value heads (heads_kv {case.hkv} != heads "
+                f"{case.heads}){note}"
+            )
+        if case.is_cross and not info.cross:
+            return (
+                f"{info.name} needs as many keys as queries (seq_len_kv {case.nkv} != seq_len "
+                f"{case.seq_len}){note}"
+            )
+        if case.window is not None and not info.window:
+            return f"{info.name} does not support a sliding window (window {case.window}){note}"
         return None
 
     # ------------------------------------------------------------- cost models
@@ -205,26 +239,32 @@ class Variant(ABC):
             return round(fwd * (1.0 + self.info.bwd_multiplier))
         return fwd
 
+    def pairs(self, case: Case) -> int:
+        """Query-key pairs this variant computes per (batch, head): :func:`score_pairs`."""
+        return score_pairs(case, self.info.skips_masked, self.info.skips_window)
+
     def exp_count(self, case: Case) -> int:
-        """Forward transcendental evaluations (exp, sin, cos, log): B·H·(visible pairs)."""
-        return case.batch * case.heads * score_pairs(case, self.info.skips_masked)
+        """Forward transcendental evaluations (exp, sin, cos, log): B·H·(computed pairs)."""
+        return case.batch * case.heads * self.pairs(case)
 
     def bytes_moved(self, case: Case) -> int:
-        """Minimum forward bytes: read q, k, v once and write the output once."""
-        e = element_size(case.dtype)
-        b, h, n = case.batch, case.heads, case.seq_len
-        return e * b * h * n * (2 * case.head_dim + 2 * case.dv)
+        """Minimum forward bytes: read q, k, v once and write the output once.
+
+        q and the output are [B, H, N, ·]; k and v [B, H_kv, N_kv, ·], of which a kernel that
+        skips masked work reads only the keys some query can see (a window in decoding).
+        """
+        return qkvo_bytes(case, self.info.skips_masked and self.info.skips_window)
 
     def memory_bytes(self, case: Case) -> int:
         """Forward peak working memory above the inputs, in bytes (analytic estimate).
 
-        Default: an N×N score matrix per (B, H) in fp32 when the variant is O(N^2) in memory,
-        plus the output; O(N) variants only hold the output and per-row statistics.
+        Default: an N×N_kv score matrix per (B, H) in fp32 when the variant is O(N^2) in
+        memory, plus the output; O(N) variants only hold the output and per-row statistics.
         """
         b, h, n = case.batch, case.heads, case.seq_len
         out = element_size(case.dtype) * b * h * n * case.dv
         if self.info.memory_complexity == "O(N^2)":
-            return out + 4 * b * h * n * n
+            return out + 4 * b * h * n * case.nkv
         return out + 4 * b * h * n * 2
 
     def tolerance(self, dtype: str) -> tuple[float, float]:
@@ -248,27 +288,48 @@ def element_size(dtype: str) -> int:
     return {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2}[dtype]
 
 
-def score_pairs(case: Case, skips_masked: bool) -> int:
+def score_pairs(case: Case, skips_masked: bool, skips_window: bool = False) -> int:
     """Query-key pairs a kernel computes per (batch, head).
 
-    N² for full attention and for causal kernels that compute the whole matrix and mask it;
-    N(N+1)/2 (the visible pairs) for causal kernels that skip masked work.
+    N·N_kv for full attention and for kernels that compute the whole matrix and mask it;
+    the visible pairs (N(N+1)/2 for square causal) for kernels that skip masked work. A
+    window counts as skipped only when ``skips_window`` too (an explicit mask skips nothing).
     """
-    n = case.seq_len
-    if case.causal and skips_masked:
-        return n * (n + 1) // 2
-    return n * n
+    if skips_masked and (case.window is None or skips_window):
+        return case_pairs(case)
+    return case.seq_len * case.nkv
 
 
-def sdpa_flops(case: Case, skips_masked: bool, qk_dim: int | None = None) -> int:
-    """4BHN²D-style count: 2·pairs·D for QKᵀ plus 2·pairs·Dv for PV, per (B, H)."""
+def qkvo_bytes(case: Case, skips_keys: bool = False, values: int = 1) -> int:
+    """Bytes of q and the output ([B, H, N, ·]) plus k and ``values`` value tensors
+    ([B, H_kv, N_kv, ·]; only the keys some query sees when ``skips_keys``)."""
+    e = element_size(case.dtype)
+    b, h, n = case.batch, case.heads, case.seq_len
+    keys = keys_read(case) if skips_keys else case.nkv
+    query_side = h * n * (case.head_dim + case.dv)
+    key_side = case.hkv * keys * (case.head_dim + values * case.dv)
+    return e * b * (query_side + key_side)
+
+
+def sdpa_flops(
+    case: Case, skips_masked: bool, qk_dim: int | None = None, skips_window: bool = False
+) -> int:
+    """4BHN²D-style count: 2·pairs·D for QKᵀ plus 2·pairs·Dv for PV, per (B, H).
+
+    GQA shares the key/value tensors, not the work: every query head still does its own
+    products, so the count has H, never H_kv.
+    """
     d = case.head_dim if qk_dim is None else qk_dim
-    pairs = score_pairs(case, skips_masked)
+    pairs = score_pairs(case, skips_masked, skips_window)
     return 2 * case.batch * case.heads * pairs * (d + case.dv)
 
 
 def causal_mask(n_q: int, n_k: int, device: torch.device | str, q_offset: int = 0) -> torch.Tensor:
-    """Boolean [n_q, n_k] mask, True where key j is visible to query i (j <= i + q_offset)."""
+    """Boolean [n_q, n_k] mask, True where key j is visible to query i (j <= i + q_offset).
+
+    Top-left aligned (the caller passes ``q_offset``); :func:`visible_mask` is the
+    bottom-right, windowed form every GQA/cross-capable variant uses.
+    """
     rows = torch.arange(q_offset, q_offset + n_q, device=device)[:, None]
     cols = torch.arange(n_k, device=device)[None, :]
     return cols <= rows
@@ -280,10 +341,21 @@ def default_scale(head_dim: int) -> float:
 
 
 def naive_softmax_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float | None = None
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    causal: bool,
+    scale: float | None = None,
+    window: int | None = None,
 ) -> torch.Tensor:
-    """softmax(scale·QKᵀ [+ causal −inf]) V, materialising the N×N matrix (any dtype)."""
+    """softmax(scale·QKᵀ + mask) V, materialising the N×N_kv matrix (any dtype).
+
+    k, v may have fewer heads than q (GQA: expanded here, a copy) and another length (the
+    mask is aligned bottom-right, see :mod:`attnbench.variants._masks`).
+    """
+    k, v = expand_kv(k, q.shape[-3]), expand_kv(v, q.shape[-3])
     s = (q @ k.transpose(-2, -1)) * (default_scale(q.shape[-1]) if scale is None else scale)
-    if causal:
-        s = s.masked_fill(~causal_mask(q.shape[-2], k.shape[-2], q.device), float("-inf"))
+    keep = visible_mask(q.shape[-2], k.shape[-2], causal, window, q.device)
+    if keep is not None:
+        s = s.masked_fill(~keep, float("-inf"))
     return torch.softmax(s, dim=-1) @ v

@@ -26,12 +26,21 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from attnbench.case import Case
+from attnbench.variants._masks import (
+    Visibility,
+    block_hidden,
+    expand_kv,
+    flex_mask_mod,
+    group_queries,
+    share_kv,
+    ungroup,
+    visible_mask,
+)
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
     Variant,
     VariantInfo,
-    causal_mask,
     default_scale,
     element_size,
     sdpa_flops,
@@ -47,20 +56,25 @@ SIGNED_BLOCK_PARAMS = (
 )
 
 
-def cog_reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+def cog_reference(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, window: int | None = None
+) -> torch.Tensor:
     """sign(S) ⊙ softmax(|S| with masked entries −inf) V, materialised (any dtype).
 
     Args:
-        q, k: [B, H, N, D]; v: [B, H, N, Dv].
-        causal: key j visible to query i iff j <= i.
+        q: [B, H, N, D]; k: [B, H_kv, N_kv, D]; v: [B, H_kv, N_kv, Dv] (GQA expanded here).
+        causal: key j visible to query i iff j <= i + N_kv - N (bottom-right).
+        window: keys more than ``window`` positions from the query are hidden.
 
     Returns:
         [B, H, N, Dv] in the dtype of ``q``.
     """
+    k, v = expand_kv(k, q.shape[-3]), expand_kv(v, q.shape[-3])
     s = (q @ k.transpose(-2, -1)) * default_scale(q.shape[-1])
     a = s.abs()
-    if causal:
-        a = a.masked_fill(~causal_mask(q.shape[-2], k.shape[-2], q.device), NEG_INF)
+    keep = visible_mask(q.shape[-2], k.shape[-2], causal, window, q.device)
+    if keep is not None:
+        a = a.masked_fill(~keep, NEG_INF)
     return (torch.sign(s) * torch.softmax(a, dim=-1)) @ v
 
 
@@ -82,7 +96,7 @@ def _signed_rows(
     plain: torch.Tensor | None,
     signed: torch.Tensor,
     start: int,
-    causal: bool,
+    mask: Visibility,
     buffers: tuple[torch.Tensor, torch.Tensor] | None,
 ) -> torch.Tensor:
     """Fast path of :func:`_signed_block` when all visible keys fit in one block (no grad).
@@ -90,15 +104,17 @@ def _signed_rows(
     The row softmax of |s| runs as torch's fused kernel, in place in the scratch buffer.
     """
     sbuf, pbuf = buffers if buffers is not None else (None, None)
-    n_k = kf.shape[-2]
-    shape = (*qf.shape[:-1], n_k)
-    s = torch.matmul(qf, kf.transpose(-2, -1), out=_view(sbuf, shape))
+    stop = start + qf.shape[-2]
+    lo, hi = mask.span(start, stop)
+    shape = (*qf.shape[:-1], hi - lo)
+    s = torch.matmul(qf, kf[..., lo:hi, :].transpose(-2, -1), out=_view(sbuf, shape))
     p = torch.abs(s, out=_view(pbuf, shape))
-    if causal and n_k - 1 > start:
-        p.masked_fill_(~causal_mask(qf.shape[-2], n_k, qf.device, q_offset=start), NEG_INF)
+    keep = mask.block((start, stop), (lo, hi), qf.device)
+    if keep is not None:
+        p.masked_fill_(~keep, NEG_INF)
     torch.ops.aten._softmax.out(p, -1, False, out=p)
-    acc = p @ plain[..., :n_k, :] if plain is not None else None
-    out = p.copysign_(s) @ signed[..., :n_k, :]
+    acc = p @ plain[..., lo:hi, :] if plain is not None else None
+    out = p.copysign_(s) @ signed[..., lo:hi, :]
     return out if acc is None else out.add_(acc)
 
 
@@ -108,34 +124,37 @@ def _signed_block(
     plain: torch.Tensor | None,
     signed: torch.Tensor,
     start: int,
-    causal: bool,
+    mask: Visibility,
     block_k: int,
     buffers: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """One query block of :func:`signed_streaming` (``qf`` already scaled, all fp32).
 
-    With ``buffers`` (two flat fp32 scratch tensors of at least one block each) the scores
-    and probabilities are written into them and transformed in place: no allocation per block
-    and no autograd. Without, every step is out of place and differentiable.
+    Only the key blocks inside the block's visible span are visited. With ``buffers`` (two
+    flat fp32 scratch tensors of at least one block each) the scores and probabilities are
+    written into them and transformed in place: no allocation per block and no autograd.
+    Without, every step is out of place and differentiable.
     """
     inplace = buffers is not None
     sbuf, pbuf = buffers if buffers is not None else (None, None)
     stop = start + qf.shape[-2]
-    k_end = stop if causal else kf.shape[-2]
-    if inplace and k_end <= block_k:
-        return _signed_rows(qf, kf[..., :k_end, :], plain, signed, start, causal, buffers)
+    lo, hi = mask.span(start, stop)
+    if inplace and hi - lo <= block_k:
+        return _signed_rows(qf, kf, plain, signed, start, mask, buffers)
     m = qf.new_full((*qf.shape[:-1], 1), NEG_INF)
     l_sum = torch.zeros_like(m)
     acc = qf.new_zeros((*qf.shape[:-1], signed.shape[-1]))
-    for ks in range(0, k_end, block_k):
-        ke = min(ks + block_k, k_end)
+    for ks in range(lo, hi, block_k):
+        ke = min(ks + block_k, hi)
         shape = (*qf.shape[:-1], ke - ks)
         s = torch.matmul(qf, kf[..., ks:ke, :].transpose(-2, -1), out=_view(sbuf, shape))
         a = torch.abs(s, out=_view(pbuf, shape))
-        if causal and ke - 1 > start:
-            hidden = ~causal_mask(stop - start, ke - ks, qf.device, q_offset=start - ks)
-            a = a.masked_fill_(hidden, NEG_INF) if inplace else a.masked_fill(hidden, NEG_INF)
+        keep = mask.block((start, stop), (ks, ke), qf.device)
+        if keep is not None:
+            a = a.masked_fill_(~keep, NEG_INF) if inplace else a.masked_fill(~keep, NEG_INF)
         m_new = torch.maximum(m, a.amax(dim=-1, keepdim=True))
+        if mask.window is not None:  # a row may see no key of this block yet: keep exp finite
+            m_new = m_new.masked_fill(m_new == NEG_INF, 0.0)
         p = a.sub_(m_new).exp_() if inplace else torch.exp(a - m_new)
         alpha = torch.exp(m - m_new)
         l_sum = l_sum * alpha + p.sum(dim=-1, keepdim=True)
@@ -156,32 +175,42 @@ def signed_streaming(
     block_q: int,
     block_k: int,
     plain: torch.Tensor | None = None,
+    window: int | None = None,
 ) -> torch.Tensor:
     """Σ_j p_ij (plain_j + sign(s_ij) signed_j), p = softmax(|S| + mask), by blocks.
 
     The online softmax runs over |s| (running row max ``m``, normaliser ``l``, fp32
-    accumulator). Only a [B, H, block_q, block_k] block of scores exists at any time; causal key
-    blocks past the diagonal are skipped. Without autograd the block is transformed in place
-    (abs, exp, copysign); with autograd each query block is checkpointed and recomputed in the
-    backward pass. Scores that are exactly 0 count as positive (``copysign(p, +0) = p``).
+    accumulator). Only a [B, H, block_q, block_k] block of scores exists at any time; key
+    blocks no query of the block sees (past the causal diagonal, outside the window) are
+    skipped. Without autograd the block is transformed in place (abs, exp, copysign); with
+    autograd each query block is checkpointed and recomputed in the backward pass. Scores
+    that are exactly 0 count as positive (``copysign(p, +0) = p``).
 
     Args:
-        q, k: [B, H, N, D] (any float dtype; computed in fp32, fp64 in fp64; scale 1/√D).
-        signed: [B, H, N, Dv] values weighted by the signed probabilities (Cog: V).
-        causal: key j visible to query i iff j <= i.
+        q: [B, H, N, D]; k: [B, H_kv, N_kv, D] (any float dtype; computed in fp32, fp64 in
+            fp64; scale 1/√D). With H_kv < H, query heads are grouped against broadcast views
+            of k and the values (no copy of them).
+        signed: [B, H_kv, N_kv, Dv] values weighted by the signed probabilities (Cog: V).
+        causal: key j visible to query i iff j <= i + N_kv - N (bottom-right).
         block_q, block_k: block sizes in tokens; any N (the last block is ragged).
-        plain: optional [B, H, N, Dv] values weighted by the unsigned probabilities.
+        plain: optional [B, H_kv, N_kv, Dv] values weighted by the unsigned probabilities.
+        window: keys more than ``window`` positions from the query are hidden.
 
     Returns:
         [B, H, N, Dv] in the dtype of ``q``.
     """
-    n = q.shape[-2]
+    n, n_k = q.shape[-2], k.shape[-2]
+    mask = Visibility(n, n_k, causal, window)
     grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (q, k, signed, plain)
     )
+    grouped = k.shape[-3] != q.shape[-3]
     qf = compute(q) * default_scale(q.shape[-1])
     kf, sf = compute(k), compute(signed)
     pf = compute(plain) if plain is not None else None
+    if grouped:
+        qf, kf, sf = group_queries(qf, k.shape[-3]), share_kv(kf), share_kv(sf)
+        pf = share_kv(pf) if pf is not None else None
     starts = range(0, n, block_q)
     if grad:
         outs = [
@@ -192,31 +221,36 @@ def signed_streaming(
                 pf,
                 sf,
                 qs,
-                causal,
+                mask,
                 block_k,
                 use_reentrant=False,
                 preserve_rng_state=False,  # no randomness; stashing RNG breaks graph capture
             )
             for qs in starts
         ]
-        return torch.cat(outs, dim=-2).to(q.dtype)
-    size = math.prod(qf.shape[:-2]) * min(block_q, n) * min(block_k, n)
+        joined = torch.cat(outs, dim=-2)
+        return (ungroup(joined) if grouped else joined).to(q.dtype)
+    size = math.prod(qf.shape[:-2]) * min(block_q, n) * min(block_k, n_k)
     buffers = (qf.new_empty(size), qf.new_empty(size))
     out = qf.new_empty((*qf.shape[:-1], sf.shape[-1]))
     for qs in starts:
         q_blk = qf[..., qs : qs + block_q, :]
         out[..., qs : qs + block_q, :] = _signed_block(
-            q_blk, kf, pf, sf, qs, causal, block_k, buffers
+            q_blk, kf, pf, sf, qs, mask, block_k, buffers
         )
-    return out.to(q.dtype)
+    return (ungroup(out) if grouped else out).to(q.dtype)
 
 
 def signed_memory_bytes(case: Case, block_q: int, block_k: int, values: int) -> int:
-    """Output plus one fp32 score block, two block temporaries and fp32 copies of the inputs."""
+    """Output plus one fp32 score block, two block temporaries and fp32 copies of the inputs.
+
+    The copies are q [B, H, N, D] and k plus ``values`` value tensors [B, H_kv, N_kv, ·].
+    """
     b, h, n = case.batch, case.heads, case.seq_len
-    bq, bk = min(block_q, n), min(block_k, n)
+    bq, bk = min(block_q, n), min(block_k, case.nkv)
     out = 4 * b * h * n * case.dv
-    copies = 0 if case.dtype == "fp32" else 4 * b * h * n * (2 * case.head_dim + values * case.dv)
+    inputs = h * n * case.head_dim + case.hkv * case.nkv * (case.head_dim + values * case.dv)
+    copies = 0 if case.dtype == "fp32" else 4 * b * inputs
     return out + copies + 4 * b * h * bq * (2 * bk + case.dv + 2)
 
 
@@ -224,10 +258,10 @@ class _Cog(Variant):
     """Reference and cost model shared by the Cog implementations."""
 
     def reference(self, inputs: Inputs, case: Case) -> torch.Tensor:
-        return cog_reference(inputs["q"], inputs["k"], inputs["v"], case.causal)
+        return cog_reference(inputs["q"], inputs["k"], inputs["v"], case.causal, case.window)
 
     def forward_flops(self, case: Case) -> int:
-        return sdpa_flops(case, self.info.skips_masked)
+        return sdpa_flops(case, self.info.skips_masked, skips_window=self.info.skips_window)
 
 
 @register
@@ -239,13 +273,17 @@ class CogNaive(_Cog):
         summary="materialised sign(S)*softmax(|S|) V (N x N weights)",
         memory_complexity="O(N^2)",
         skips_masked=False,
-        flops_model=COG_MODEL + " (full matrix computed, causal not halved)",
+        flops_model=COG_MODEL + " (full N x N_kv matrix computed, causal/window not skipped)",
+        gqa=True,
+        cross=True,
+        window=True,
+        alignment="bottom-right (explicit boolean mask); GQA by expanding k, v (a copy)",
     )
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         q = inputs["q"]
         k, v = inputs["k"], inputs["v"]
-        out = cog_reference(compute(q), compute(k), compute(v), case.causal)
+        out = cog_reference(compute(q), compute(k), compute(v), case.causal, case.window)
         return out.to(q.dtype)
 
 
@@ -259,7 +297,13 @@ class CogStreaming(_Cog):
         memory_complexity="O(N)",
         skips_masked=True,
         params=SIGNED_BLOCK_PARAMS,
-        flops_model=COG_MODEL + "; causal counts N(N+1)/2 pairs (blocks past diagonal skipped)",
+        flops_model=COG_MODEL + "; causal/window count the visible pairs (blocks past the "
+        "diagonal or outside the window skipped)",
+        gqa=True,
+        cross=True,
+        window=True,
+        skips_window=True,
+        alignment="bottom-right (key span per query block, mask on the edge blocks)",
     )
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
@@ -270,6 +314,7 @@ class CogStreaming(_Cog):
             case.causal,
             self.param(case, "block_q"),
             self.param(case, "block_k"),
+            window=case.window,
         )
 
     def memory_bytes(self, case: Case) -> int:
@@ -277,25 +322,35 @@ class CogStreaming(_Cog):
         return signed_memory_bytes(case, bq, bk, values=1)
 
 
-def _flex_mods(n: int) -> tuple[Any, Any]:
-    """score_mod and causal mask_mod over the doubled key axis [K; K] (2N keys)."""
+def _flex_mods(
+    n: int, n_q: int | None = None, causal: bool = True, window: int | None = None
+) -> tuple[Any, Any]:
+    """score_mod and the mask_mod over the doubled key axis [K; K] (2·N_kv keys, n = N_kv).
+
+    The mask_mod folds the key index back into [0, N_kv) and aligns bottom-right for
+    ``n_q`` queries (default N_kv); it hides future keys when ``causal`` and keys outside
+    ``window``.
+    """
 
     def score_mod(score: Any, b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
         # first copy keeps positive scores (value +v), second copy the rest (value -v)
         return torch.where((kv_idx < n) == (score > 0), score.abs(), NEG_INF)
 
-    def causal(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
-        return q_idx >= torch.where(kv_idx < n, kv_idx, kv_idx - n)
-
-    return score_mod, causal
+    mask_mod = flex_mask_mod(n if n_q is None else n_q, 2 * n, causal, window, period=n)
+    return score_mod, mask_mod
 
 
 def _cog_flex_entry(
-    q: torch.Tensor, k2: torch.Tensor, v2: torch.Tensor, score_mod: Any, mask: Any
+    q: torch.Tensor,
+    k2: torch.Tensor,
+    v2: torch.Tensor,
+    score_mod: Any,
+    mask: Any,
+    enable_gqa: bool = False,
 ) -> Any:
     """The frame cog.flex compiles (its own code object, its own recompile budget)."""
     return torch.nn.attention.flex_attention.flex_attention(
-        q, k2, v2, score_mod=score_mod, block_mask=mask
+        q, k2, v2, score_mod=score_mod, block_mask=mask, enable_gqa=enable_gqa
     )
 
 
@@ -316,12 +371,18 @@ class CogFlex(_Cog):
         memory_complexity="O(N)",
         skips_masked=True,
         backward=False,
-        flops_model="8BHN^2D: 2x(2BHN^2D + 2BHN^2Dv) over 2N keys; causal halved by block mask",
+        flops_model="8BHN^2D: 2x(2BHN^2D + 2BHN^2Dv) over 2N_kv keys; causal/window count the "
+        "visible pairs (block mask)",
+        gqa=True,
+        cross=True,
+        window=True,
+        skips_window=True,
+        alignment="bottom-right (mask_mod with the offset N_kv - N on the folded key index)",
     )
 
     def __init__(self) -> None:
         self._compiled: Any = None
-        self._masks: dict[tuple[int, str], Any] = {}
+        self._masks: dict[tuple[int, int, bool, int | None, str], Any] = {}
 
     def unsupported(self, case: Case, device: str | None = None) -> str | None:
         why = super().unsupported(case, device)
@@ -331,15 +392,16 @@ class CogFlex(_Cog):
             return f"FlexAttention is not available in torch {torch.__version__}"
         return None
 
-    def _block_mask(self, n: int, causal: bool, device: torch.device) -> Any:
-        if not causal:
+    def _block_mask(self, case: Case, device: torch.device) -> Any:
+        n_q, n = case.seq_len, case.nkv
+        if not block_hidden(0, n_q, 0, n, n_q, n, case.causal, case.window):
             return None
-        key = (n, str(device))
+        key = (n_q, n, case.causal, case.window, str(device))
         if key not in self._masks:
             from torch.nn.attention.flex_attention import create_block_mask
 
-            mask_mod = _flex_mods(n)[1]
-            self._masks[key] = create_block_mask(mask_mod, None, None, n, 2 * n, str(device))
+            mask_mod = _flex_mods(n, n_q, case.causal, case.window)[1]
+            self._masks[key] = create_block_mask(mask_mod, None, None, n_q, 2 * n, str(device))
         return self._masks[key]
 
     def setup(self, inputs: Inputs, case: Case) -> None:
@@ -350,24 +412,25 @@ class CogFlex(_Cog):
         if self._compiled is None:
             self._compiled = compiled_flex_attention(_cog_flex_entry)
         q, k, v = inputs["q"], inputs["k"], inputs["v"]
-        n = q.shape[-2]
-        mask = self._block_mask(n, case.causal, q.device)
+        n = k.shape[-2]
+        mask = self._block_mask(case, q.device)
         k2, v2 = torch.cat([k, k], dim=-2), torch.cat([v, -v], dim=-2)
-        out = self._compiled(q, k2, v2, _flex_mods(n)[0], mask)
+        out = self._compiled(q, k2, v2, _flex_mods(n)[0], mask, case.is_gqa)
         assert isinstance(out, torch.Tensor)
         return out
 
     def forward_flops(self, case: Case) -> int:
-        return 2 * sdpa_flops(case, self.info.skips_masked)
+        return 2 * sdpa_flops(case, self.info.skips_masked, skips_window=self.info.skips_window)
 
     def exp_count(self, case: Case) -> int:
         return 2 * super().exp_count(case)
 
     def bytes_moved(self, case: Case) -> int:
-        """Reads q once and the doubled k, v; writes the output."""
+        """Reads q once and the doubled k, v ([B, H_kv, 2N_kv, ·]); writes the output."""
         e = element_size(case.dtype)
         b, h, n = case.batch, case.heads, case.seq_len
-        return e * b * h * n * (3 * case.head_dim + 3 * case.dv)
+        kv = 2 * case.hkv * case.nkv * (case.head_dim + case.dv)
+        return e * b * (h * n * (case.head_dim + case.dv) + kv)
 
     def backend(self, inputs: Inputs, case: Case) -> str:
         return "flex.compiled"

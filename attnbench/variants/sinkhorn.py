@@ -42,6 +42,10 @@ from attnbench.variants.registry import register
 
 ITERS = ParamSpec("iters", 5, int, "Sinkhorn iterations (row, column, row, ...)", minimum=1)
 BLOCK = ParamSpec("block", 256, int, "strip width in tokens for streaming recomputation", minimum=1)
+SHAPE_NOTE = (
+    "Sinkhorn attention is square only here: the doubly stochastic plan balances N queries "
+    "against the same N keys with uniform marginals 1/N (no GQA, cross-attention or window)"
+)
 CAUSAL_NOTE = (
     "Sinkhorn normalisation is not meaningful under a causal mask: the only lower-triangular "
     "doubly stochastic matrix is the identity, so iterating drives P towards I"
@@ -190,6 +194,7 @@ class SinkhornNaive(_Sinkhorn):
         memory_complexity="O(N^2)",
         causal=False,
         causal_note=CAUSAL_NOTE,
+        shape_note=SHAPE_NOTE,
         params=(ITERS,),
         flops_model="4BHN^2D: 2BHN^2D (QK^T once) + 2BHN^2Dv (PV)",
     )
@@ -217,6 +222,7 @@ class SinkhornStreaming(_Sinkhorn):
         memory_complexity="O(N)",
         causal=False,
         causal_note=CAUSAL_NOTE,
+        shape_note=SHAPE_NOTE,
         params=(ITERS, BLOCK),
         flops_model=(
             "(2 iters + 2)BHN^2D for odd iters (last row step fused into the output pass), "

@@ -10,6 +10,21 @@ Implementations:
 * ``softmax.streaming``  online softmax over query and key blocks in plain torch: no N×N
   tensor, O(N) memory, any N, causal blocks past the diagonal skipped.
 * ``softmax.flex``       FlexAttention under ``torch.compile``; compilation is the setup phase.
+
+Shapes (``attnbench list``, :class:`~attnbench.case.Case`): every implementation runs GQA
+(H_kv < H), cross-attention and decoding (N != N_kv) and a sliding window, all aligned
+bottom-right (query i at key position i + N_kv - N):
+
+* naive: one explicit boolean mask; GQA by expanding k, v (a copy, like the N×N matrix).
+* sdpa*: ``enable_gqa=True`` (heads shared, no copy). The mask passed to SDPA is chosen so
+  torch's top-left ``is_causal`` is used only where it agrees: N = N_kv (``is_causal``),
+  causal N < N_kv (``causal_lower_right``), any window (an explicit boolean mask, which no
+  backend skips, so windowed FLOPs count the whole N×N_kv rectangle), and no mask at all where
+  nothing is hidden (causal decoding: the one query sees every key).
+* streaming: query heads grouped as [B, H_kv, G, ·] against k, v viewed [B, H_kv, 1, ·]
+  (broadcast, no copy of the cache); key blocks outside the causal/window span are skipped.
+* flex: ``enable_gqa=True``; the block mask's ``mask_mod`` carries the offset and window, so
+  blocks outside the window are skipped.
 """
 
 from __future__ import annotations
@@ -22,12 +37,23 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, cast
 
 import torch
-import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.checkpoint import checkpoint
 
 from attnbench.case import Case
 from attnbench.errors import UnsupportedCase
+from attnbench.variants._masks import (
+    block_hidden,
+    flex_mask_mod,
+    group_queries,
+    key_span,
+    share_kv,
+    ungroup,
+    visible_mask,
+)
+from attnbench.variants._sdpa import _BACKEND_NAMES, sdpa_attention
+from attnbench.variants._sdpa import sdpa_backend_choice as sdpa_backend_choice  # re-export
+from attnbench.variants._sdpa import sdpa_label as sdpa_label  # re-export (other families)
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -39,17 +65,21 @@ from attnbench.variants.base import (
 )
 from attnbench.variants.registry import register
 
-SDPA_MODEL = "4BHN^2D: 2BHN^2D (QK^T) + 2BHN^2Dv (PV); causal counts N(N+1)/2 pairs"
+SDPA_MODEL = (
+    "4BHN^2D: 2BHN^2D (QK^T) + 2BHN^2Dv (PV); N^2 is N*N_kv pairs, causal counts the visible "
+    "N(N+1)/2 (bottom-right when N != N_kv)"
+)
 
 
 class _Softmax(Variant):
     """Shared reference and FLOP model of the softmax family."""
 
     def reference(self, inputs: Inputs, case: Case) -> torch.Tensor:
-        return naive_softmax_attention(inputs["q"], inputs["k"], inputs["v"], case.causal)
+        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        return naive_softmax_attention(q, k, v, case.causal, window=case.window)
 
     def forward_flops(self, case: Case) -> int:
-        return sdpa_flops(case, self.info.skips_masked)
+        return sdpa_flops(case, self.info.skips_masked, skips_window=self.info.skips_window)
 
 
 @register
@@ -61,33 +91,16 @@ class SoftmaxNaive(_Softmax):
         summary="materialised softmax(QK^T/sqrt(D))V; the reference",
         memory_complexity="O(N^2)",
         skips_masked=False,
-        flops_model="4BHN^2D (full matrix computed, causal masked not skipped)",
+        flops_model="4BHN^2D (full N x N_kv matrix computed, causal/window masked not skipped)",
+        alignment="bottom-right (explicit boolean mask)",
+        gqa=True,
+        cross=True,
+        window=True,
     )
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
-        return naive_softmax_attention(inputs["q"], inputs["k"], inputs["v"], case.causal)
-
-
-_BACKEND_NAMES = {
-    SDPBackend.MATH: "math",
-    SDPBackend.FLASH_ATTENTION: "flash",
-    SDPBackend.EFFICIENT_ATTENTION: "efficient",
-    SDPBackend.CUDNN_ATTENTION: "cudnn",
-}
-
-
-def sdpa_backend_choice(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> str:
-    """Name of the SDPA backend torch picks for these tensors (``unknown`` if it won't say)."""
-    try:
-        choice = torch._fused_sdp_choice(q, k, v, None, 0.0, causal)
-        return _BACKEND_NAMES.get(SDPBackend(choice), str(choice))
-    except Exception:  # private API: absence must never break a run
-        return "unknown"
-
-
-def sdpa_label(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> str:
-    """``sdpa.<backend>`` for a variant that calls SDPA on tensors shaped like these."""
-    return "sdpa." + sdpa_backend_choice(q, k, v, causal)
+        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        return naive_softmax_attention(q, k, v, case.causal, window=case.window)
 
 
 class _Sdpa(_Softmax):
@@ -111,15 +124,18 @@ class _Sdpa(_Softmax):
             finally:
                 self._pinned_active = False
 
-    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+    def _attend(self, inputs: Inputs, case: Case) -> torch.Tensor:
         q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        return sdpa_attention(q, k, v, case.causal, case.window)
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         if self.pinned is None:
-            return F.scaled_dot_product_attention(q, k, v, is_causal=case.causal)
+            return self._attend(inputs, case)
         try:
             if self._pinned_active:
-                return F.scaled_dot_product_attention(q, k, v, is_causal=case.causal)
+                return self._attend(inputs, case)
             with sdpa_kernel(self.pinned):
-                return F.scaled_dot_product_attention(q, k, v, is_causal=case.causal)
+                return self._attend(inputs, case)
         except RuntimeError as exc:
             if "No viable backend" not in str(exc) and "No available kernel" not in str(exc):
                 raise
@@ -128,11 +144,11 @@ class _Sdpa(_Softmax):
     def _unsupported(self, inputs: Inputs, case: Case, exc: RuntimeError) -> UnsupportedCase:
         """Torch explains a refused backend in warnings: call once more to collect them."""
         assert self.pinned is not None
-        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        q = inputs["q"]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with contextlib.suppress(RuntimeError), sdpa_kernel(self.pinned):
-                F.scaled_dot_product_attention(q, k, v, is_causal=case.causal)
+                self._attend(inputs, case)
         why = "; ".join(str(w.message).strip() for w in caught) or str(exc).strip()
         name = _BACKEND_NAMES[self.pinned]
         return UnsupportedCase(
@@ -142,7 +158,8 @@ class _Sdpa(_Softmax):
     def backend(self, inputs: Inputs, case: Case) -> str:
         if self.pinned is not None:
             return f"sdpa.{_BACKEND_NAMES[self.pinned]}"
-        return "sdpa." + sdpa_backend_choice(inputs["q"], inputs["k"], inputs["v"], case.causal)
+        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        return "sdpa." + sdpa_backend_choice(q, k, v, case.causal, case.window)
 
 
 def _sdpa_info(name: str, summary: str, memory: str, skips: bool) -> VariantInfo:
@@ -151,7 +168,13 @@ def _sdpa_info(name: str, summary: str, memory: str, skips: bool) -> VariantInfo
         summary=summary,
         memory_complexity=memory,
         skips_masked=skips,
-        flops_model=SDPA_MODEL if skips else "4BHN^2D (full matrix, causal not halved)",
+        flops_model=(SDPA_MODEL if skips else "4BHN^2D (full matrix, causal not halved)")
+        + "; a window is an explicit mask: the full N x N_kv counted",
+        alignment="is_causal when N = N_kv, causal_lower_right when N < N_kv, "
+        "explicit boolean mask with a window",
+        gqa=True,
+        cross=True,
+        window=True,
     )
 
 
@@ -197,21 +220,29 @@ def streaming_softmax(
     block_k: int,
     scale: float | None = None,
     score_fn: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    window: int | None = None,
 ) -> torch.Tensor:
     """Online-softmax attention over query and key blocks; never holds an N×N tensor.
 
     Per query block the running row max ``m``, normaliser ``l`` and fp32 accumulator are
-    rescaled as each key block arrives. Causal key blocks entirely above the diagonal are
-    skipped. Under autograd each query block is checkpointed, so the backward pass also holds
-    only one block's scores at a time. ``score_fn`` may transform the scaled scores (used by
-    variants that add a bias); it must be elementwise.
+    rescaled as each key block arrives. Key blocks no query of the block can see (above the
+    causal diagonal, outside the window) are skipped. Under autograd each query block is
+    checkpointed, so the backward pass also holds only one block's scores at a time.
+    ``score_fn`` may transform the scaled scores (used by variants that add a bias); it must
+    be elementwise.
 
     Args:
-        q, k: [B, H, N, D]; v: [B, H, N, Dv].
+        q: [B, H, N, D]; k: [B, H_kv, N_kv, D]; v: [B, H_kv, N_kv, Dv]. With H_kv < H the
+            query heads are grouped against broadcast views of k and v (no copy).
+        causal: bottom-right aligned (query i at key position i + N_kv - N).
         block_q, block_k: block sizes in tokens (any N works; the last block is ragged).
         scale: score scale, default 1/√D.
+        window: keys more than ``window`` positions from the query are hidden.
     """
-    n = q.shape[-2]
+    n, n_k = q.shape[-2], k.shape[-2]
+    grouped = k.shape[-3] != q.shape[-3]
+    if grouped:
+        q, k, v = group_queries(q, k.shape[-3]), share_kv(k), share_kv(v)
     s = default_scale(q.shape[-1]) if scale is None else scale
     acc_dtype = torch.promote_types(q.dtype, torch.float32)  # fp32, or fp64 for fp64 inputs
 
@@ -221,17 +252,18 @@ def streaming_softmax(
         m = torch.full((*qf.shape[:-1], 1), float("-inf"), device=q.device, dtype=acc_dtype)
         l_sum = torch.zeros_like(m)
         acc = torch.zeros((*qf.shape[:-1], v.shape[-1]), device=q.device, dtype=acc_dtype)
-        k_end = stop if causal else n
-        for ks in range(0, k_end, block_k):
-            ke = min(ks + block_k, k_end)
+        lo, hi = key_span(start, stop, n, n_k, causal, window)
+        for ks in range(lo, hi, block_k):
+            ke = min(ks + block_k, hi)
             scores = qf @ k[..., ks:ke, :].to(acc_dtype).transpose(-2, -1)
             if score_fn is not None:
                 scores = score_fn(scores)
-            if causal and ke - 1 > start:
-                rows = torch.arange(start, stop, device=q.device)[:, None]
-                cols = torch.arange(ks, ke, device=q.device)[None, :]
-                scores = scores.masked_fill(cols > rows, float("-inf"))
+            keep = visible_mask(n, n_k, causal, window, q.device, (start, stop), (ks, ke))
+            if keep is not None:
+                scores = scores.masked_fill(~keep, float("-inf"))
             m_new = torch.maximum(m, scores.amax(dim=-1, keepdim=True))
+            if window is not None:  # a row may see no key of this block yet: keep exp finite
+                m_new = m_new.masked_fill(m_new == float("-inf"), 0.0)
             p = torch.exp(scores - m_new)
             alpha = torch.exp(m - m_new)
             l_sum = l_sum * alpha + p.sum(dim=-1, keepdim=True)
@@ -251,7 +283,8 @@ def streaming_softmax(
             )
         else:
             outs.append(one_block(q_blk, qs))
-    return torch.cat(outs, dim=-2)
+    out = torch.cat(outs, dim=-2)
+    return ungroup(out) if grouped else out
 
 
 BLOCK_PARAMS = (
@@ -270,7 +303,12 @@ class SoftmaxStreaming(_Softmax):
         memory_complexity="O(N)",
         skips_masked=True,
         params=BLOCK_PARAMS,
-        flops_model=SDPA_MODEL + " (key blocks above the diagonal skipped)",
+        flops_model=SDPA_MODEL + " (key blocks above the diagonal or outside the window skipped)",
+        gqa=True,
+        cross=True,
+        window=True,
+        skips_window=True,
+        alignment="bottom-right (key span per query block, mask on the edge blocks)",
     )
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
@@ -281,12 +319,13 @@ class SoftmaxStreaming(_Softmax):
             case.causal,
             self.param(case, "block_q"),
             self.param(case, "block_k"),
+            window=case.window,
         )
 
     def memory_bytes(self, case: Case) -> int:
         b, h, n = case.batch, case.heads, case.seq_len
         bq = min(int(self.param(case, "block_q")), n)
-        bk = min(int(self.param(case, "block_k")), n)
+        bk = min(int(self.param(case, "block_k")), case.nkv)
         out = b * h * n * case.dv * 4
         return out + 4 * b * h * bq * (2 * bk + case.dv + 2)
 
@@ -340,9 +379,12 @@ def compile_as_timed(variant: Variant, inputs: Inputs, case: Case) -> None:
         torch.autograd.grad(out, leaves, torch.ones_like(out))
 
 
-def _softmax_flex_entry(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any) -> Any:
+def _softmax_flex_entry(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any, enable_gqa: bool = False
+) -> Any:
     """The frame softmax.flex compiles (its own code object, its own recompile budget)."""
-    return torch.nn.attention.flex_attention.flex_attention(q, k, v, block_mask=mask)
+    flex = torch.nn.attention.flex_attention.flex_attention
+    return flex(q, k, v, block_mask=mask, enable_gqa=enable_gqa)
 
 
 @register
@@ -355,11 +397,16 @@ class SoftmaxFlex(_Softmax):
         memory_complexity="O(N)",
         skips_masked=True,
         flops_model=SDPA_MODEL + " (masked blocks skipped by the block mask)",
+        gqa=True,
+        cross=True,
+        window=True,
+        skips_window=True,
+        alignment="bottom-right (mask_mod with the offset N_kv - N)",
     )
 
     def __init__(self) -> None:
         self._compiled: Any = None
-        self._masks: dict[tuple[int, str], Any] = {}
+        self._masks: dict[tuple[int, int, bool, int | None, str], Any] = {}
 
     def unsupported(self, case: Case, device: str | None = None) -> str | None:
         why = super().unsupported(case, device)
@@ -375,18 +422,15 @@ class SoftmaxFlex(_Softmax):
         return None
 
     def _block_mask(self, case: Case, device: torch.device) -> Any:
-        if not case.causal:
+        n, n_k = case.seq_len, case.nkv
+        if not block_hidden(0, n, 0, n_k, n, n_k, case.causal, case.window):
             return None
-        key = (case.seq_len, str(device))
+        key = (n, n_k, case.causal, case.window, str(device))
         if key not in self._masks:
             from torch.nn.attention.flex_attention import create_block_mask
 
-            def causal(b: Any, h: Any, q_idx: Any, kv_idx: Any) -> Any:
-                return q_idx >= kv_idx
-
-            self._masks[key] = create_block_mask(
-                causal, None, None, case.seq_len, case.seq_len, device=str(device)
-            )
+            mask_mod = flex_mask_mod(n, n_k, case.causal, case.window)
+            self._masks[key] = create_block_mask(mask_mod, None, None, n, n_k, device=str(device))
         return self._masks[key]
 
     def setup(self, inputs: Inputs, case: Case) -> None:
@@ -400,7 +444,8 @@ class SoftmaxFlex(_Softmax):
         if self._compiled is None:
             self._compiled = compiled_flex_attention(_softmax_flex_entry)
         mask = self._block_mask(case, inputs["q"].device)
-        out = self._compiled(inputs["q"], inputs["k"], inputs["v"], mask)
+        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        out = self._compiled(q, k, v, mask, case.is_gqa)
         assert isinstance(out, torch.Tensor)
         return out
 

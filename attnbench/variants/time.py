@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from attnbench.case import Case
+from attnbench.variants._sdpa import sdpa_attention, sdpa_backend_choice
 from attnbench.variants.base import (
     Inputs,
     ParamSpec,
@@ -38,7 +39,6 @@ from attnbench.variants.base import (
     score_pairs,
 )
 from attnbench.variants.registry import register
-from attnbench.variants.softmax import sdpa_backend_choice
 
 T0 = 1.7e9  # seconds: a realistic Unix time
 MEAN_GAP_S = 3600.0  # mean spacing of generated events (exponential gaps)
@@ -64,7 +64,12 @@ def time_kernel(t: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def sdpa_equal_width(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, scale: float | None = None
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    causal: bool,
+    scale: float | None = None,
+    window: int | None = None,
 ) -> torch.Tensor:
     """SDPA with q/k and v zero-padded to one head width, then the output sliced to Dv.
 
@@ -74,8 +79,10 @@ def sdpa_equal_width(
     work is not counted in the FLOP models (it is an artefact of the backend).
 
     Args:
-        q, k: [B, H, N, Dq]; v: [B, H, N, Dv].
+        q: [B, H, N, Dq]; k: [B, H_kv, N_kv, Dq]; v: [B, H_kv, N_kv, Dv] (GQA shared).
         scale: score scale; default 1/√Dq of the *unpadded* width.
+        causal, window: masks as :func:`~attnbench.variants.softmax.sdpa_attention` applies
+            them (bottom-right).
     """
     dq, dv = q.shape[-1], v.shape[-1]
     scale = default_scale(dq) if scale is None else scale
@@ -83,7 +90,7 @@ def sdpa_equal_width(
         q, k = F.pad(q, (0, dv - dq)), F.pad(k, (0, dv - dq))
     elif dv < dq:
         v = F.pad(v, (0, dq - dv))
-    out = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+    out = sdpa_attention(q, k, v, causal, window, scale=scale)
     return out[..., :dv]
 
 

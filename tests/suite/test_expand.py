@@ -294,3 +294,174 @@ def test_long_context_suite() -> None:
     assert max(c.seq_len for c in naive) == 8192
     assert max(c.seq_len for c in cases) == 32768
     assert suite.dtypes == ("bf16",) and suite.passes == ("fwd", "fwd_bwd")
+
+
+# ------------------------------------------------- shape axes, zip and tokens (issue #14)
+def shape_suite(axes: str, variants_line: str = "variants: [softmax.sdpa]") -> str:
+    return f"version: 1\nname: t\naxes:\n  head_dim: 16\n{axes}\n{variants_line}\n"
+
+
+def located(text: str) -> SuiteError:
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(text, path="s.yaml")
+    return info.value
+
+
+def test_zip_expands_to_exactly_the_listed_pairs() -> None:
+    text = shape_suite(
+        "  zip: [batch, seq_len]\n  batch: [16, 8, 4, 2]\n  seq_len: [1024, 2048, 4096, 8192]\n"
+        "  causal: [false, true]"
+    )
+    suite = load_suite_text(text)
+    cases = expand(suite)
+    pairs = [(c.batch, c.seq_len) for c in cases if not c.causal]
+    assert pairs == [(16, 1024), (8, 2048), (4, 4096), (2, 8192)]
+    assert len(cases) == count_cases(suite) == 4 * 2
+    assert suite.zips == (("batch", "seq_len"),)
+
+
+def test_two_zips_and_a_free_axis_multiply_as_groups() -> None:
+    text = shape_suite(
+        "  zip: [[batch, seq_len], [heads, heads_kv]]\n  batch: [4, 2]\n  seq_len: [256, 512]\n"
+        "  heads: [8, 16]\n  heads_kv: [2, 1]\n  causal: [false, true]"
+    )
+    suite = load_suite_text(text)
+    cases = expand(suite)
+    assert len(cases) == count_cases(suite) == 2 * 2 * 2
+    assert {(c.batch, c.seq_len, c.heads, c.hkv) for c in cases} == {
+        (4, 256, 8, 2), (4, 256, 16, 1), (2, 512, 8, 2), (2, 512, 16, 1),
+    }  # fmt: skip
+
+
+def test_mismatched_zip_is_a_located_error() -> None:
+    err = located(shape_suite("  zip: [batch, seq_len]\n  batch: [4, 2]\n  seq_len: [1, 2, 3]"))
+    assert (err.line, err.column) == (7, 12)
+    assert "seq_len has 3 values, batch has 2" in str(err) and str(err).startswith("s.yaml:7:12")
+
+
+@pytest.mark.parametrize(
+    ("axes", "line", "column", "part"),
+    [
+        ("  zip: [batch, seqlen]\n  batch: [4]\n  seq_len: [8]", 5, 16, "did you mean 'seq_len'"),
+        ("  zip: [batch]\n  batch: [4]\n  seq_len: [8]", 5, 8, "at least two axes"),
+        ("  zip: [heads, seq_len]\n  seq_len: [8]", 5, 9, "not set under axes"),
+        ("  zip: [seq_len, seq_len]\n  seq_len: [8]", 5, 18, "twice"),
+        ("  zip: batch\n  seq_len: [8]", 5, 8, "list of axis names"),
+    ],
+)
+def test_bad_zips_are_located(axes: str, line: int, column: int, part: str) -> None:
+    err = located(shape_suite(axes))
+    assert (err.line, err.column) == (line, column), str(err)
+    assert part in str(err)
+
+
+def test_per_variant_override_of_a_zipped_axis_must_keep_lengths() -> None:
+    text = shape_suite(
+        "  zip: [batch, seq_len]\n  batch: [4, 2]\n  seq_len: [64, 128]",
+        "variants:\n  - {name: softmax.naive, axes: {seq_len: [64]}}",
+    )
+    err = located(text)
+    assert err.line == 9 and "zipped axes must have equal lengths for softmax.naive" in str(err)
+
+
+def test_tokens_derive_the_batch() -> None:
+    suite = load_suite_text(shape_suite("  tokens: 16384\n  seq_len: [512, 1024, 4096, 16384]"))
+    cases = expand(suite)
+    assert [(c.batch, c.seq_len) for c in cases] == [(32, 512), (16, 1024), (4, 4096), (1, 16384)]
+    assert {c.tokens for c in cases} == {16384} and count_cases(suite) == 4
+
+
+@pytest.mark.parametrize(
+    ("axes", "line", "column", "part"),
+    [
+        ("  tokens: 16384\n  seq_len: [1024, 3000]", 6, 19, "seq_len 3000 does not divide"),
+        ("  tokens: 1024\n  seq_len: [2048]", 6, 13, "seq_len 2048 does not divide"),
+        ("  tokens: 1024\n  batch: 2\n  seq_len: [8]", 6, 3, "cannot be set together"),
+        ("  tokens: 0\n  seq_len: [8]", 5, 11, "positive integer"),
+    ],
+)
+def test_tokens_errors_are_located(axes: str, line: int, column: int, part: str) -> None:
+    err = located(shape_suite(axes))
+    assert (err.line, err.column) == (line, column), str(err)
+    assert part in str(err)
+
+
+def test_tokens_checked_against_a_variant_override_of_seq_len() -> None:
+    text = shape_suite(
+        "  tokens: 4096\n  seq_len: [512]",
+        "variants:\n  - {name: softmax.naive, axes: {seq_len: [3000]}}",
+    )
+    err = located(text)
+    assert err.line == 8 and "seq_len 3000 does not divide tokens 4096" in str(err)
+
+
+def test_a_variant_cannot_set_batch_when_tokens_derive_it() -> None:
+    text = shape_suite(
+        "  tokens: 4096\n  seq_len: [512]", "variants:\n  - {name: softmax.naive, axes: {batch: 2}}"
+    )
+    err = located(text)
+    assert err.line == 8 and "derives batch from axes.tokens" in str(err)
+
+
+def test_new_axes_expand_and_default_when_left_out() -> None:
+    text = shape_suite(
+        "  heads: 8\n  heads_kv: [8, 2, 1]\n  seq_len: 1\n  seq_len_kv: [1024, 4096]\n"
+        "  causal: true\n  window: [null, 256]"
+    )
+    suite = load_suite_text(text)
+    cases = expand(suite)
+    assert len(cases) == count_cases(suite) == 3 * 2 * 2
+    assert cases[0].case_id == "softmax.sdpa/b1-h8-n1-nkv1024-d16-causal-fp32-fwd"
+    assert cases[1].case_id == "softmax.sdpa/b1-h8-n1-nkv1024-d16-causal-w256-fp32-fwd"
+    assert [c.nkv for c in cases] == [1024] * 6 + [4096] * 6  # seq_len_kv varies slowest
+    assert "heads_kv" not in load_suite_text(BASE).axes  # only axes a suite sets are listed
+
+
+@pytest.mark.parametrize(
+    ("axes", "line", "part"),
+    [
+        ("  heads: [8, 6]\n  heads_kv: 4\n  seq_len: 8", 6, "heads_kv 4 does not divide heads 6"),
+        ("  seq_len: 64\n  seq_len_kv: 32\n  causal: true", 6, "seq_len <= seq_len_kv"),
+        ("  seq_len: 64\n  seq_len_kv: 32\n  window: 4", 6, "seq_len <= seq_len_kv"),
+        ("  seq_len: 64\n  window: 0", 6, "positive integer"),
+    ],
+)
+def test_shape_rules_point_at_the_axis(axes: str, line: int, part: str) -> None:
+    err = located(shape_suite(axes))
+    assert err.line == line and part in str(err), str(err)
+
+
+def test_unsupported_shapes_are_located_at_the_variant_with_the_fix() -> None:
+    err = located(shape_suite("  seq_len: 64\n  heads_kv: [8, 2]", "variants: [softmax, sinkhorn]"))
+    assert (err.line, err.column) == (7, 21)
+    assert "sinkhorn.naive cannot run 1 of its 2 cases" in str(err)
+    assert "does not share key/value heads" in str(err) and "square only" in str(err)
+    assert "axes: {heads_kv: [null]}" in str(err)
+    err = located(shape_suite("  seq_len: 64\n  seq_len_kv: 128", "variants: [cpe]"))
+    assert "needs as many keys as queries" in str(err)
+    err = located(shape_suite("  seq_len: 64\n  window: 8", "variants: [time]"))
+    assert "does not support a sliding window" in str(err)
+
+
+def test_decode_suite() -> None:
+    suite = load_suite(SUITES / "decode.yaml")
+    cases = expand(suite)
+    assert cases and all(c.seq_len == 1 for c in cases)
+    assert min(c.nkv for c in cases) == 1024 and max(c.nkv for c in cases) == 131072
+    ratios = {c.heads // c.hkv for c in cases}
+    assert {8, c_heads(cases)} <= ratios  # GQA 8:1 and MQA (one kv head)
+    assert len(cases) == count_cases(suite)
+
+
+def c_heads(cases: list[Case]) -> int:
+    """The query head count of a suite that uses a single one."""
+    (heads,) = {c.heads for c in cases}
+    return heads
+
+
+def test_constant_token_suite() -> None:
+    suite = load_suite(SUITES / "constant_tokens.yaml")
+    cases = expand(suite)
+    assert {c.tokens for c in cases} == set(suite.tokens) and len(suite.tokens) == 1
+    assert len({(c.batch, c.seq_len) for c in cases}) >= 5
+    assert len(cases) == count_cases(suite)

@@ -1,0 +1,59 @@
+"""Roofline: arithmetic intensity, the ridge point, which bound applies, % of peak bandwidth."""
+
+from __future__ import annotations
+
+import pytest
+
+from attnbench import Case, variants
+from attnbench.devices.peaks import GpuPeak
+from attnbench.metrics.catalog import CATALOG
+from attnbench.metrics.derived import model_metrics, rate_metrics, roofline
+
+PEAK = GpuPeak("test", "Test GPU", {"fp32": 50.0, "tf32": 400.0, "fp16": 1000.0,
+               "bf16": 1000.0}, 4000.0, "test")  # fmt: skip
+
+
+def test_decoding_is_memory_bound_and_reports_bandwidth() -> None:
+    case = Case(1, 32, 1, 128, True, "bf16", {}, "softmax.sdpa", heads_kv=4, seq_len_kv=32768)
+    models = model_metrics(variants.get("softmax.sdpa"), case)
+    rates = rate_metrics(models, case, median_ms=0.05)
+    assert rates["throughput/gbps"] == pytest.approx(models["bytes/moved"] / 0.05e-3 / 1e9)
+    roof = roofline(models, "bf16", PEAK, rates["throughput/gbps"])
+    # 2·8 FLOPs per (bf16, 2-byte) cached element pair: intensity ~ 8·256·2 / (2·256) = 8
+    assert roof.metrics["flops/intensity"] == pytest.approx(
+        models["flops/count"] / models["bytes/moved"]
+    )
+    assert 7.9 < roof.metrics["flops/intensity"] < 8.0
+    assert roof.metrics["device/ridge_flop_per_byte"] == pytest.approx(1000e12 / 4000e9)  # 250
+    assert roof.bound == "memory"
+    assert roof.metrics["throughput/pct_peak_bandwidth"] == pytest.approx(
+        100 * rates["throughput/gbps"] / 4000.0
+    )
+
+
+def test_long_square_attention_is_compute_bound() -> None:
+    case = Case(1, 16, 8192, 128, True, "bf16", {}, "softmax.sdpa")
+    models = model_metrics(variants.get("softmax.sdpa"), case)
+    roof = roofline(models, "bf16", PEAK)
+    assert roof.bound == "compute" and roof.metrics["flops/intensity"] > 250
+    assert "throughput/pct_peak_bandwidth" not in roof.metrics  # no GB/s given
+
+
+def test_ridge_follows_the_dtype_and_tf32() -> None:
+    models = {"flops/count": 50.0 * 4, "bytes/moved": 4.0}  # intensity 50
+    assert roofline(models, "fp32", PEAK).bound == "compute"  # ridge 12.5
+    tf32 = roofline(models, "fp32", PEAK, allow_tf32=True)
+    assert tf32.bound == "memory" and tf32.metrics["device/ridge_flop_per_byte"] == 100.0
+
+
+def test_bound_is_unknown_without_a_peak() -> None:
+    roof = roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp32", None, gbps=3.0)
+    assert roof.bound == "unknown" and roof.metrics == {"flops/intensity": 2.0}
+
+
+def test_new_metrics_are_in_the_catalog() -> None:
+    assert CATALOG["throughput/pct_peak_bandwidth"].unit == "%"
+    assert CATALOG["throughput/pct_peak_bandwidth"].direction == "higher"
+    assert CATALOG["flops/intensity"].unit == "FLOP/byte"
+    assert CATALOG["device/ridge_flop_per_byte"].direction == "none"
+    assert CATALOG["throughput/gbps"].direction == "higher"
