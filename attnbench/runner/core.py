@@ -1,8 +1,10 @@
-"""Orchestration only: expand a suite, run each case, save after every case.
+"""Orchestration only: expand a suite, run each case, persist every finished case.
 
 The runner never prints. It reports progress through a :class:`Progress` sink (the CLI draws
-a rich progress bar with it) and writes the result file atomically after every case, so an
-interrupted run loses at most the case in flight and ``resume=True`` picks up from there.
+a rich progress bar with it) and hands each finished case to a
+:class:`~attnbench.results.journal.ResultWriter`, which journals it at once and consolidates
+the result file every few seconds, so an interrupted (even killed) run loses at most the case
+in flight and ``resume=True`` picks up from there.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
-from attnbench.measure.bench import BenchSettings, measure_case
+from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
-from attnbench.results.store import load_results, save_results
+from attnbench.results.journal import ResultWriter
+from attnbench.results.store import load_results
 from attnbench.suite.expand import expand
 from attnbench.suite.schema import Suite
 
@@ -150,7 +153,8 @@ def run_suite(
     Args:
         suite: a loaded suite.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; None uses the suite's.
-        out: result file, written atomically after each case; None keeps it in memory.
+        out: result file (each case journaled as it finishes, the file rewritten every few
+            seconds and at the end); None keeps it in memory.
         resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
         shard: (K, N) to run every N-th case starting at K (1-based).
         max_cases: stop after this many cases.
@@ -186,22 +190,22 @@ def run_suite(
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = [c for c in cases if c.case_id not in done]
     sink.started(len(cases), len(cases) - len(todo))
+    writer = ResultWriter(run, out_path)
+    writer.start()
     try:
-        for i, case in enumerate(todo):
-            if i and suite.power.cooldown_s > 0:
-                _cooldown(suite.power.cooldown_s)
-            sink.case_started(case)
-            result = measure_case(variants.get(case.variant), case, dev, settings, meter)
-            run.upsert(result)
-            if out_path is not None:
-                save_results(run, out_path)
-            sink.case_finished(result)
+        with frozen_startup_heap():
+            for i, case in enumerate(todo):
+                if i and suite.power.cooldown_s > 0:
+                    _cooldown(suite.power.cooldown_s)
+                sink.case_started(case)
+                result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+                writer.record(result)
+                sink.case_finished(result)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
         meter.close()
-        if out_path is not None:
-            save_results(run, out_path)
+        writer.close()
     return run
 
 
