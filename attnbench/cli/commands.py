@@ -8,6 +8,7 @@ from typing import Any
 from attnbench.cli.check import check_command
 from attnbench.cli.env import env_command
 from attnbench.cli.list_variants import list_command
+from attnbench.cli.merge import merge_command
 from attnbench.cli.run import run_command
 from attnbench.cli.show import show_command
 from attnbench.cli.validate import validate_command
@@ -19,4 +20,5 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("show", show_command),
     ("check", check_command),
     ("env", env_command),
+    ("merge", merge_command),
 ]

@@ -14,7 +14,9 @@ from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
 from attnbench.report.console import render_run
+from attnbench.results.journal import recover
 from attnbench.runner import parse_shard, run_suite, summary_line
+from attnbench.runner.distributed import is_root_process
 from attnbench.suite.expand import filter_variants
 from attnbench.suite.loader import load_suite
 from attnbench.variants import load_module
@@ -82,7 +84,8 @@ def run_command(
     if variant:
         loaded = filter_variants(loaded, variant)
     out_path = out or default_out(loaded.name)
-    if not resume:
+    if not resume and is_root_process():
+        recover(out_path)  # a killed run's journal goes into its file before that is kept
         _keep_previous(out_path)
     console = err_console()
     try:
@@ -104,7 +107,10 @@ def run_command(
             highlight=False,
         )
         raise typer.Exit(130) from None
-    render_run(run, out_console())
-    console.print(f"{summary_line(run)} → {out_path}", highlight=False)
+    if is_root_process():
+        render_run(run, out_console())
+        console.print(f"{summary_line(run)} → {out_path}", highlight=False)
+    else:
+        console.print(f"rank {run.run.get('rank')}: {summary_line(run)}", highlight=False)
     if run.counts().get("failed", 0):
         raise typer.Exit(EXIT_CASES_FAILED)

@@ -10,6 +10,7 @@ in flight and ``resume=True`` picks up from there.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -27,11 +28,13 @@ from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
-from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.journal import ResultWriter
+from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results
+from attnbench.runner import distributed
+from attnbench.runner.shard import shard_cases
 from attnbench.suite.expand import expand
-from attnbench.suite.schema import Suite
+from attnbench.suite.schema import Suite, TimingSettings
 
 
 class Progress(Protocol):
@@ -70,13 +73,16 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def select_cases(
-    cases: Sequence[Case], shard: tuple[int, int] | None, max_cases: int | None
+    cases: Sequence[Case],
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    timing: TimingSettings | None = None,
 ) -> list[Case]:
-    """Round-robin shard K of N (1-based), then the first ``max_cases``."""
+    """Shard K of N (1-based; cost-balanced, groups whole: :mod:`.shard`), then the first
+    ``max_cases``. ``timing`` feeds the cost model (the suite's settings)."""
     chosen = list(cases)
     if shard is not None:
-        k, n = shard
-        chosen = chosen[k - 1 :: n]
+        chosen = shard_cases(chosen, shard[0], shard[1], timing)
     if max_cases is not None:
         chosen = chosen[:max_cases]
     return chosen
@@ -147,8 +153,12 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    cases: Sequence[Case] | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
+
+    Under torchrun (``RANK``/``WORLD_SIZE`` set), each rank runs its cost-balanced share and
+    rank 0 returns (and writes to ``out``) the run of every rank: :mod:`.distributed`.
 
     Args:
         suite: a loaded suite.
@@ -156,18 +166,25 @@ def run_suite(
         out: result file (each case journaled as it finishes, the file rewritten every few
             seconds and at the end); None keeps it in memory.
         resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
-        shard: (K, N) to run every N-th case starting at K (1-based).
+        shard: (K, N) to run part K of N (1-based), cost-balanced with groups kept whole.
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        cases: run exactly these cases (already selected) instead of expanding the suite;
+            ``shard`` and ``max_cases`` are then ignored.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
     """
+    ranks = distributed.detect() if cases is None else None
+    if ranks is not None:
+        return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
+                            max_cases=max_cases, check=check, progress=progress)
     sink = progress or NullProgress()
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
-    cases = select_cases(expand(suite), shard, max_cases)
+    if cases is None:
+        cases = select_cases(expand(suite), shard, max_cases, suite.timing)
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
@@ -207,6 +224,28 @@ def run_suite(
         meter.close()
         writer.close()
     return run
+
+
+def _run_as_rank(
+    info: distributed.RankInfo,
+    suite: Suite,
+    device: str | None,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    check: str | None,
+    progress: Progress | None,
+) -> RunResult:
+    """This torchrun rank's share of the (sharded, capped) cases; see :mod:`.distributed`."""
+    spec = distributed.rank_device(info, device or suite.device)
+    everything = select_cases(expand(suite), shard, max_cases, suite.timing)
+    mine = shard_cases(everything, info.rank + 1, info.world_size, suite.timing)
+    return distributed.run_ranked(
+        info, functools.partial(run_suite, suite), everything, mine, spec,
+        Path(out) if out is not None else None, resume=resume, check=check, progress=progress,
+    )
 
 
 def summary_line(run: RunResult) -> str:
