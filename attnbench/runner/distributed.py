@@ -288,7 +288,10 @@ def _merge_on_root(
             continue
         for case in run.cases:
             merged.upsert(case)
-        records += part_record(MergePart(f"rank {rank}", run, SCHEMA_VERSION))
+        where = part_path(out, RankInfo(rank, info.world_size, 0))
+        source = f"rank {rank}" if gathered else str(where)
+        records += [{**rec, "rank": rank}
+                    for rec in part_record(MergePart(source, run, SCHEMA_VERSION))]
     recorded = {c.case_id for c in merged.cases}
     lost = [c.case_id for c in everything if c.case_id not in recorded]
     merged.suite["case_count"] = len(everything)
