@@ -21,6 +21,7 @@ time.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import tempfile
 import time
@@ -77,7 +78,7 @@ def kernel_s(run: RunResult) -> float:
 
 
 def tenth_median_ms(stamps: list[float], last: bool) -> float:
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     k = max(1, len(gaps) // 10)
     part = gaps[-k:] if last else gaps[:k]
     return statistics.median(part) * 1e3
