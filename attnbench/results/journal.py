@@ -174,6 +174,7 @@ class ResultWriter:
 
     def start(self) -> None:
         """Write the result file as it stands and open an empty journal."""
+        self.run.run.pop("journal", None)  # a folded journal's note: consolidated from here
         if self.out is None:
             return
         self.consolidate()

@@ -74,3 +74,4 @@ def test_kill_9_then_resume_loses_nothing_repeats_nothing(tmp_path: Path) -> Non
         assert full.case(case_id).samples == samples  # type: ignore[union-attr]
     assert full.run["completed"] is True
     assert not jpath.exists()  # consolidated and removed
+    assert "journal" not in full.run  # the folding note does not outlive the journal

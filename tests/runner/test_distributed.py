@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from attnbench import Case, variants
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.results.store import load_results
 from attnbench.runner import run_suite
@@ -19,7 +20,8 @@ from attnbench.runner.distributed import (
     rank_device,
 )
 from attnbench.suite import load_suite
-from tests.runner.killer import KILL_RANK_ENV
+from attnbench.variants.registry import _classes, _defaults
+from tests.runner.killer_variant import KILL_RANK_ENV, Killer
 
 SUITE = """\
 version: 1
@@ -134,8 +136,16 @@ def test_a_rank_killed_outright_loses_only_its_case_in_flight(tmp_path: Path) ->
             assert case.samples == before[case.case_id]  # measured once, kept
 
 
-def run_suite_cases(suite: Path) -> list[object]:
-    import tests.runner.killer  # noqa: F401  # registers testonly.killer here too
+def run_suite_cases(suite: Path) -> list[Case]:
+    """The suite's cases, with testonly.killer registered here only while expanding."""
     from attnbench.suite.expand import expand
 
-    return list(expand(load_suite(suite)))
+    registered = "testonly.killer" in variants.names()
+    if not registered:
+        variants.register(Killer)
+    try:
+        return list(expand(load_suite(suite)))
+    finally:
+        if not registered:
+            _classes.pop("testonly.killer", None)
+            _defaults.pop("testonly", None)
