@@ -37,8 +37,13 @@ def check_command(
     ),
     dtype: list[str] = typer.Option(["fp32"], "--dtype", help="fp32 | fp16 | bf16; repeatable."),
     device: str = typer.Option("cpu", "--device", "-d", help="auto | cpu | cuda | cuda:N."),
+    plugin: list[str] = typer.Option(
+        [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
+    ),
 ) -> None:
     """Check outputs and gradients of variants against their references; exit 1 on a mismatch."""
+    for module in plugin:
+        variants.load_module(module)
     for dt in dtype:
         if dt not in ("fp32", "fp16", "bf16"):
             raise InputError(f"--dtype must be fp32, fp16 or bf16, got {dt!r}")

@@ -18,8 +18,13 @@ def _params(v: variants.Variant) -> str:
 
 def list_command(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    plugin: list[str] = typer.Option(
+        [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
+    ),
 ) -> None:
     """List variants: family, implementation, complexity, inputs, causal/backward support."""
+    for module in plugin:
+        variants.load_module(module)
     defaults = set(variants.families().values())
     rows: list[dict[str, Any]] = []
     for name in variants.names():

@@ -2,46 +2,21 @@
 
 Parts are the files of ``run --shard K/N`` jobs (a CI matrix) or of torchrun ranks. Refused,
 with exit 2 and the files named: parts of different suites, of different result schema
-versions, or with a case in common; an ``--out`` that exists and is not an attnbench result
-file (a directory, another file), or that is one of the parts. An existing result file at
-``--out`` is kept aside as ``<out>.prev``, as ``run`` does.
+versions, or with a case in common; an ``--out`` that ``run`` would refuse too (a directory,
+a link, a file that is not an attnbench result, one of the parts). An existing result file at
+``--out`` is moved to its next free generation (``<out>.N.prev``), as ``run`` does.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
 
 from attnbench.cli._common import err_console
-from attnbench.errors import AttnbenchError, InputError
 from attnbench.results.merge import load_part, merge_runs
-from attnbench.results.store import load_results, save_results
-
-
-def check_out(out: Path, parts: list[Path]) -> None:
-    """Refuse an ``--out`` that merging would clobber and that is not a result file.
-
-    Raises:
-        InputError: ``out`` is a directory, a non-regular file, a file that is not an
-            attnbench result, or one of the inputs.
-    """
-    resolved = out.resolve()
-    if any(p.resolve() == resolved for p in parts):
-        raise InputError(f"--out {out} is also one of the parts; write the merge elsewhere")
-    if not os.path.lexists(out):
-        return
-    if out.is_dir():
-        raise InputError(f"--out {out} is a directory; give a file path")
-    if out.is_symlink() or not out.is_file():
-        raise InputError(f"--out {out} exists and is not a regular file; not touching it")
-    try:
-        load_results(out, journal=False)
-    except AttnbenchError:
-        raise InputError(
-            f"--out {out} exists and is not an attnbench result file; not overwriting it"
-        ) from None
+from attnbench.results.outpath import check_out_path, keep_previous, out_lock
+from attnbench.results.store import save_results
 
 
 def merge_command(
@@ -53,14 +28,14 @@ def merge_command(
                              show_default=False),
 ) -> None:
     """Join shards of one suite (CI matrix jobs, torchrun ranks) into one result file."""
-    check_out(out, parts)
+    check_out_path(out, parts)
     merged = merge_runs([load_part(p) for p in parts])
     console = err_console()
-    if out.exists():
-        prev = out.with_name(out.name + ".prev")
-        os.replace(out, prev)
-        console.print(f"note: {out} existed; kept it as {prev}", highlight=False)
-    save_results(merged, out)
+    with out_lock(out):
+        prev = keep_previous(out)
+        if prev is not None:
+            console.print(f"note: {out} existed; kept it as {prev}", highlight=False)
+        save_results(merged, out)
     lost = merged.run.get("lost_cases", [])
     note = f"; {len(lost)} case(s) listed as lost" if lost else ""
     console.print(

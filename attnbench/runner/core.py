@@ -18,20 +18,22 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from attnbench import __version__, variants
+from attnbench import __version__
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
-from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case
+from attnbench.measure.bench import BenchSettings, frozen_startup_heap
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
-from attnbench.results.journal import ResultWriter
+from attnbench.results.journal import ResultWriter, recover
+from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results
 from attnbench.runner import distributed
+from attnbench.runner.isolate import Isolation, case_runner
 from attnbench.runner.shard import shard_cases
 from attnbench.suite.expand import expand
 from attnbench.suite.schema import Suite, TimingSettings
@@ -155,6 +157,7 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    isolation: Isolation | None = None,
     cases: Sequence[Case] | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
@@ -172,6 +175,7 @@ def run_suite(
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
         cases: run exactly these cases (already selected) instead of expanding the suite;
             ``shard`` and ``max_cases`` are then ignored.
 
@@ -181,7 +185,8 @@ def run_suite(
     ranks = distributed.detect() if cases is None else None
     if ranks is not None:
         return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
-                            max_cases=max_cases, check=check, progress=progress)
+                            max_cases=max_cases, check=check, progress=progress,
+                            isolation=isolation)
     sink = progress or NullProgress()
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
@@ -192,6 +197,10 @@ def run_suite(
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
     settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
     out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        if not resume:
+            recover(out_path)  # a killed run's journal goes into its file before that is kept
+        claim_out(out_path, suite.path, resume)
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
         run.run["resumed_utc"] = _utc_now()
@@ -209,6 +218,7 @@ def run_suite(
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = [c for c in cases if c.case_id not in done]
     sink.started(len(cases), len(cases) - len(todo))
+    measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     writer = ResultWriter(run, out_path)
     writer.start()
     try:
@@ -217,7 +227,7 @@ def run_suite(
                 if i and suite.power.cooldown_s > 0:
                     _cooldown(suite.power.cooldown_s)
                 sink.case_started(case)
-                result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+                result = measure_one(case)
                 writer.record(result)
                 sink.case_finished(result)
         run.run["completed"] = True
@@ -239,6 +249,7 @@ def _run_as_rank(
     max_cases: int | None,
     check: str | None,
     progress: Progress | None,
+    isolation: Isolation | None,
 ) -> RunResult:
     """This torchrun rank's share of the (sharded, capped) cases; see :mod:`.distributed`."""
     spec = distributed.rank_device(info, device or suite.device)
@@ -247,6 +258,7 @@ def _run_as_rank(
     return distributed.run_ranked(
         info, functools.partial(run_suite, suite), everything, mine, spec,
         Path(out) if out is not None else None, resume=resume, check=check, progress=progress,
+        isolation=isolation,
     )
 
 

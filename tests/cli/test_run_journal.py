@@ -26,7 +26,7 @@ def test_new_run_consolidates_a_killed_runs_journal_into_the_kept_file(
     # killed here: the case is only in the journal
     r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--max-cases", "1", "-q")
     assert r.code == 0, r.err
-    prev = load_results(tmp_path / "r.json.prev", journal=False)
+    prev = load_results(tmp_path / "r.json.1.prev", journal=False)
     assert [c.case_id for c in prev.cases] == ["v.x/kept"]
     assert not journal_path(out).exists()
     assert len(load_results(out).cases) == 1
