@@ -18,14 +18,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from attnbench import __version__
+from attnbench import __version__, variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
+from attnbench.measure import canary
 from attnbench.measure.bench import BenchSettings, frozen_startup_heap
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
+from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.journal import ResultWriter, recover
@@ -158,6 +160,7 @@ def run_suite(
     check: str | None = None,
     progress: Progress | None = None,
     isolation: Isolation | None = None,
+    profile_dir: str | Path | None = None,
     cases: Sequence[Case] | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
@@ -176,6 +179,8 @@ def run_suite(
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
         isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
+        profile_dir: profile every ok case into this directory (``run --profile``; see
+            :mod:`attnbench.measure.profile`), after it was measured.
         cases: run exactly these cases (already selected) instead of expanding the suite;
             ``shard`` and ``max_cases`` are then ignored.
 
@@ -186,7 +191,7 @@ def run_suite(
     if ranks is not None:
         return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
                             max_cases=max_cases, check=check, progress=progress,
-                            isolation=isolation)
+                            isolation=isolation, profile_dir=profile_dir)
     sink = progress or NullProgress()
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
@@ -224,12 +229,18 @@ def run_suite(
     try:
         with frozen_startup_heap():
             for i, case in enumerate(todo):
+                canary.tick(run, dev, i, len(todo))
                 if i and suite.power.cooldown_s > 0:
                     _cooldown(suite.power.cooldown_s)
                 sink.case_started(case)
                 result = measure_one(case)
+                if profile_dir is not None:
+                    base = out_path.parent if out_path is not None else Path(profile_dir).parent
+                    attach_profile(result, variants.get(case.variant), case, dev, settings.seed,
+                                   Path(profile_dir), base)
                 writer.record(result)
                 sink.case_finished(result)
+            canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
@@ -250,6 +261,7 @@ def _run_as_rank(
     check: str | None,
     progress: Progress | None,
     isolation: Isolation | None,
+    profile_dir: str | Path | None,
 ) -> RunResult:
     """This torchrun rank's share of the (sharded, capped) cases; see :mod:`.distributed`."""
     spec = distributed.rank_device(info, device or suite.device)
@@ -258,7 +270,7 @@ def _run_as_rank(
     return distributed.run_ranked(
         info, functools.partial(run_suite, suite), everything, mine, spec,
         Path(out) if out is not None else None, resume=resume, check=check, progress=progress,
-        isolation=isolation,
+        isolation=isolation, profile_dir=profile_dir,
     )
 
 
