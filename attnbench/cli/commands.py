@@ -10,6 +10,7 @@ from attnbench.cli.compare import compare_command
 from attnbench.cli.env import env_command
 from attnbench.cli.gate import gate_command
 from attnbench.cli.list_variants import list_command
+from attnbench.cli.merge import merge_command
 from attnbench.cli.report import report_command
 from attnbench.cli.run import run_command
 from attnbench.cli.show import show_command
@@ -25,4 +26,5 @@ COMMANDS: list[tuple[str, Callable[..., Any]]] = [
     ("report", report_command),
     ("check", check_command),
     ("env", env_command),
+    ("merge", merge_command),
 ]

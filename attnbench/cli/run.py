@@ -15,6 +15,7 @@ from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
 from attnbench.measure.profile import prepare_profile_dir, profile_dir_for
 from attnbench.report.console import ratio_table, render_run, stored_baseline
+from attnbench.results.journal import recover
 from attnbench.results.outpath import (
     check_out_path,
     claim_default_out,
@@ -23,6 +24,7 @@ from attnbench.results.outpath import (
     release_claim,
 )
 from attnbench.runner import parse_shard, run_suite, summary_line
+from attnbench.runner.distributed import detect, is_root_process
 from attnbench.runner.isolate import Isolation
 from attnbench.suite.expand import filter_variants
 from attnbench.suite.loader import MAX_TOTAL_CASES, load_suite
@@ -62,6 +64,12 @@ def claimed_out(
 
     Everything here happens before the first case runs (see ``attnbench.results.outpath``).
     """
+    if detect() is not None:  # under torchrun: rank 0 claims --out, the ranks their parts
+        if out is None:
+            raise InputError("under torchrun, --out PATH is required: every rank must know it")
+        if not is_root_process():
+            yield out
+            return
     if out is None:
         if resume:
             raise InputError("--resume needs --out PATH: the result file to continue")
@@ -75,6 +83,7 @@ def claimed_out(
     check_out_path(out, inputs)
     with out_lock(out):
         if not resume:
+            recover(out)  # a killed run's journal goes into its file before that is kept
             prev = keep_previous(out)
             if prev is not None:
                 err_console().print(f"note: {out} existed; kept it as {prev}", highlight=False)
@@ -180,12 +189,15 @@ def run_command(
             highlight=False,
         )
         raise typer.Exit(130) from None
-    stdout = out_console()
-    render_run(run, stdout)
-    if stored_baseline(run) is not None:  # paired ratios: end with the ratio table
-        stdout.print()
-        stdout.print(ratio_table(run))
-    console.print(f"{summary_line(run)} → {written}", highlight=False)
+    if is_root_process():
+        stdout = out_console()
+        render_run(run, stdout)
+        if stored_baseline(run) is not None:  # paired ratios: end with the ratio table
+            stdout.print()
+            stdout.print(ratio_table(run))
+        console.print(f"{summary_line(run)} → {written}", highlight=False)
+    else:
+        console.print(f"rank {run.run.get('rank')}: {summary_line(run)}", highlight=False)
     if profile_dir is not None:
         console.print(f"profiles: {profile_dir} (traces open in https://ui.perfetto.dev)",
                       highlight=False)

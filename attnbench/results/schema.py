@@ -98,6 +98,10 @@ class RunResult:
     created_utc: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        return {**self.header_dict(), "cases": [c.to_dict() for c in self.cases]}
+
+    def header_dict(self) -> dict[str, Any]:
+        """Everything but the cases, in file order (the cases come last)."""
         return {
             "schema_version": self.schema_version,
             "attnbench_version": self.attnbench_version,
@@ -108,7 +112,6 @@ class RunResult:
             "settings": self.settings,
             "run": self.run,
             "metric_catalog": self.metric_catalog,
-            "cases": [c.to_dict() for c in self.cases],
         }
 
     @classmethod

@@ -1,8 +1,14 @@
-"""Atomic, incremental result files.
+"""Atomic result files, one case per line.
 
 ``save_results`` writes to a temporary file in the same directory, flushes and fsyncs it and
-renames it over the target, so a reader (or a crash) only ever sees a complete file. The
-runner saves after every case, so nothing already measured is lost.
+renames it over the target, so a reader (or a crash) only ever sees a complete file. While a
+run is in progress the runner appends finished cases to a journal beside the file
+(:mod:`attnbench.results.journal`) and consolidates the file from time to time;
+:func:`load_results` folds a journal left by a killed run into what it returns.
+
+Layout: the provenance at the top, indented; then ``"cases"`` with one compact JSON object per
+line. That keeps files readable and diffable, and lets the C JSON encoder do the bulk of the
+work (the indenting encoder is pure Python and cost about 1.7 s for 5,000 cases).
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from attnbench.errors import ResultFileError
 from attnbench.results.migrate import migrate
-from attnbench.results.schema import RunResult
+from attnbench.results.schema import CaseResult, RunResult
 from attnbench.results.validate import parse_result_text, validate_result
 
 
@@ -31,15 +38,35 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def dumps(run: RunResult) -> str:
-    return json.dumps(_clean(run.to_dict()), indent=1, sort_keys=False, allow_nan=False) + "\n"
+def case_line(case: CaseResult) -> str:
+    """One case as a single line of JSON (NaN/inf as null), as the file and journal hold it."""
+    return json.dumps(_clean(case.to_dict()), allow_nan=False)
 
 
-def save_results(run: RunResult, path: str | Path) -> Path:
-    """Write ``run`` to ``path`` atomically; returns the path."""
+CaseLines = Mapping[str, tuple[CaseResult, str]]
+"""case id → (the CaseResult object, its :func:`case_line`), a serialisation cache."""
+
+
+def dumps(run: RunResult, cached: CaseLines | None = None) -> str:
+    """The file text of ``run``.
+
+    ``cached`` lines are reused for cases that are still the very same object (identity, not
+    equality: a result changed in place after it was cached must be cached again).
+    """
+    head = json.dumps(_clean(run.header_dict()), indent=1, allow_nan=False)
+    lines = []
+    for case in run.cases:
+        hit = cached.get(case.case_id) if cached is not None else None
+        lines.append(hit[1] if hit is not None and hit[0] is case else case_line(case))
+    cases = "[\n" + ",\n".join("  " + line for line in lines) + "\n ]" if lines else "[]"
+    return head[: -len("\n}")] + ',\n "cases": ' + cases + "\n}\n"
+
+
+def save_results(run: RunResult, path: str | Path, cached: CaseLines | None = None) -> Path:
+    """Write ``run`` to ``path`` atomically; returns the path (``cached``: see :func:`dumps`)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(run)
+    text = dumps(run, cached)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -54,8 +81,12 @@ def save_results(run: RunResult, path: str | Path) -> Path:
     return target
 
 
-def load_results(path: str | Path) -> RunResult:
+def load_results(path: str | Path, *, journal: bool = True) -> RunResult:
     """Read a result file, migrate older schemas and validate it (``results.validate``).
+
+    With ``journal`` (the default), cases in a journal beside the file that a killed run left
+    behind (``<path>.journal``) are folded into the result, and ``run["journal"]`` notes how
+    many; the file itself is not changed.
 
     Raises:
         ResultFileError: missing, unreadable, not UTF-8 JSON, not a result file, newer than
@@ -75,4 +106,10 @@ def load_results(path: str | Path) -> RunResult:
         raise ResultFileError(f"{p}: not an attnbench result file (top level is not an object)")
     data = migrate(data, str(p))
     validate_result(data, str(p))
-    return RunResult.from_dict(data)
+    run = RunResult.from_dict(data)
+    if journal:
+        from attnbench.results.journal import fold_journal, journal_path
+
+        if fold_journal(run, p):
+            validate_result(run.to_dict(), f"{p} (with {journal_path(p).name})")
+    return run

@@ -1,19 +1,22 @@
-"""Orchestration only: expand a suite, plan its groups, run each group, save as they finish.
+"""Orchestration only: expand a suite, plan its groups, run each group, persist results.
 
 The runner never prints. It reports progress through a :class:`Progress` sink (the CLI draws
-a rich progress bar with it) and writes the result file atomically after every group (one
-case, or one comparison group: ``runner/schedule.py``), so an interrupted run loses at most
-the group in flight and ``resume=True`` picks up from there, rerunning any group it left
-incomplete as a whole.
+a rich progress bar with it) and hands each finished case to a
+:class:`~attnbench.results.journal.ResultWriter`, which journals it at once and consolidates
+the result file every few seconds, so an interrupted (even killed) run loses at most the
+group in flight and ``resume=True`` picks up from there, rerunning any comparison group it
+left incomplete as a whole.
 
-The unit of work is :func:`run_group`: everything that happens to one group, from measuring
-it to saving and reporting its results. Hooks around a group (a canary, a journal, a worker
-process) belong around that call in :func:`run_suite`'s loop.
+The unit of work is :func:`run_group`: everything that happens to one group (one case, or
+one comparison group: ``runner/schedule.py``), from measuring it to recording and reporting
+its results. Hooks around a group (the canary, the journal, worker processes) sit around
+that call in :func:`run_suite`'s loop.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +30,7 @@ from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure import canary
-from attnbench.measure.bench import BenchSettings, measure_case
+from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.group import measure_group
 from attnbench.measure.meters import make_meter
@@ -35,14 +38,17 @@ from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.metrics.stats import RATIO_METHOD
 from attnbench.results.environment import collect_environment, git_info
+from attnbench.results.journal import ResultWriter, recover
 from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
-from attnbench.results.store import load_results, save_results
+from attnbench.results.store import load_results
+from attnbench.runner import distributed
 from attnbench.runner.guard import guarded_skip
 from attnbench.runner.isolate import Isolation, WorkerContext, WorkerSpec, run_isolated
 from attnbench.runner.schedule import Group, pending_groups, plan_groups
+from attnbench.runner.shard import shard_cases
 from attnbench.suite.expand import expand
-from attnbench.suite.schema import Suite
+from attnbench.suite.schema import Suite, TimingSettings
 
 
 class Progress(Protocol):
@@ -81,13 +87,16 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def select_cases(
-    cases: Sequence[Case], shard: tuple[int, int] | None, max_cases: int | None
+    cases: Sequence[Case],
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    timing: TimingSettings | None = None,
 ) -> list[Case]:
-    """Round-robin shard K of N (1-based), then the first ``max_cases``."""
+    """Shard K of N (1-based; cost-balanced, groups whole: :mod:`.shard`), then the first
+    ``max_cases``. ``timing`` feeds the cost model (the suite's settings)."""
     chosen = list(cases)
     if shard is not None:
-        k, n = shard
-        chosen = chosen[k - 1 :: n]
+        chosen = shard_cases(chosen, shard[0], shard[1], timing)
     if max_cases is not None:
         chosen = chosen[:max_cases]
     return chosen
@@ -164,36 +173,51 @@ def run_suite(
     progress: Progress | None = None,
     isolation: Isolation | None = None,
     profile_dir: str | Path | None = None,
+    cases: Sequence[Case] | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
+
+    Under torchrun (``RANK``/``WORLD_SIZE`` set), each rank runs its cost-balanced share and
+    rank 0 returns (and writes to ``out``) the run of every rank: :mod:`.distributed`.
 
     Args:
         suite: a loaded suite.
         device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``; None uses the suite's.
-        out: result file, written atomically after each group; None keeps it in memory.
+        out: result file (each case journaled as it finishes, the file rewritten every few
+            seconds and at the end); None keeps it in memory.
         resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest; a
             comparison group with any case left is measured again whole.
-        shard: (K, N) to run every N-th case starting at K (1-based).
+        shard: (K, N) to run part K of N (1-based), cost-balanced with groups kept whole.
         max_cases: stop after this many cases.
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
         isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
         profile_dir: profile every ok case into this directory (``run --profile``; see
             :mod:`attnbench.measure.profile`), after it was measured.
+        cases: run exactly these cases (already selected) instead of expanding the suite;
+            ``shard`` and ``max_cases`` are then ignored.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
     """
+    ranks = distributed.detect() if cases is None else None
+    if ranks is not None:
+        return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
+                            max_cases=max_cases, check=check, progress=progress,
+                            isolation=isolation, profile_dir=profile_dir)
     sink = progress or NullProgress()
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
-    cases = select_cases(expand(suite), shard, max_cases)
+    if cases is None:
+        cases = select_cases(expand(suite), shard, max_cases, suite.timing)
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
     settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
     out_path = Path(out) if out is not None else None
     if out_path is not None:
+        if not resume:
+            recover(out_path)  # a killed run's journal goes into its file before that is kept
         claim_out(out_path, suite.path, resume)
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
@@ -212,22 +236,24 @@ def run_suite(
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = pending_groups(plan_groups(cases, suite.timing.interleave), done)
     sink.started(len(cases), len(cases) - sum(len(g.cases) for g in todo))
-    job = Job(dev, settings, meter, suite.baseline, run, out_path, sink,
+    writer = ResultWriter(run, out_path)
+    job = Job(dev, settings, meter, suite.baseline, writer, out_path, sink,
               worker_spec(dev, settings, suite, isolation),
               Path(profile_dir) if profile_dir is not None else None)
+    writer.start()
     try:
-        for i, group in enumerate(todo):
-            canary.tick(run, dev, i, len(todo))
-            if i and suite.power.cooldown_s > 0:
-                _cooldown(suite.power.cooldown_s)
-            run_group(job, group)
-        canary.finish(run, dev)
+        with frozen_startup_heap():
+            for i, group in enumerate(todo):
+                canary.tick(run, dev, i, len(todo))
+                if i and suite.power.cooldown_s > 0:
+                    _cooldown(suite.power.cooldown_s)
+                run_group(job, group)
+            canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:
         meter.close()
-        if out_path is not None:
-            save_results(run, out_path)
+        writer.close()
     return run
 
 
@@ -239,7 +265,7 @@ class Job:
     settings: BenchSettings
     meter: EnergyMeter
     baseline: str | None
-    run: RunResult
+    writer: ResultWriter
     out: Path | None
     sink: Progress
     isolation: WorkerSpec | None = None
@@ -316,17 +342,40 @@ def measure_cases(job: Job, group: Group) -> list[CaseResult]:
 
 
 def run_group(job: Job, group: Group) -> list[CaseResult]:
-    """The unit of work: measure one group, store and save its results, report them."""
+    """The unit of work: measure one group, journal its results, report them."""
     for case in group.cases:
         job.sink.case_started(case)
     results = measure_cases(job, group)
     for result in results:
-        job.run.upsert(result)
-    if job.out is not None:
-        save_results(job.run, job.out)
+        job.writer.record(result)
     for result in results:
         job.sink.case_finished(result)
     return results
+
+
+def _run_as_rank(
+    info: distributed.RankInfo,
+    suite: Suite,
+    device: str | None,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    check: str | None,
+    progress: Progress | None,
+    isolation: Isolation | None,
+    profile_dir: str | Path | None,
+) -> RunResult:
+    """This torchrun rank's share of the (sharded, capped) cases; see :mod:`.distributed`."""
+    spec = distributed.rank_device(info, device or suite.device)
+    everything = select_cases(expand(suite), shard, max_cases, suite.timing)
+    mine = shard_cases(everything, info.rank + 1, info.world_size, suite.timing)
+    return distributed.run_ranked(
+        info, functools.partial(run_suite, suite), everything, mine, spec,
+        Path(out) if out is not None else None, resume=resume, check=check, progress=progress,
+        isolation=isolation, profile_dir=profile_dir,
+    )
 
 
 def summary_line(run: RunResult) -> str:

@@ -1,4 +1,5 @@
-"""Fixtures for runner tests: forget the crashy test plugin after each test."""
+"""Fixtures for runner tests: the CLI ones (``cli``, ``tiny_suite``); forget the crashy test
+plugin after each test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from attnbench.variants.registry import _classes, _defaults
 from tests.cli.conftest import cli as cli  # the in-process CLI fixture, shared
+from tests.cli.conftest import tiny_suite as tiny_suite
 
 CRASHY = "tests.runner.crashy_plugin"
 
