@@ -71,6 +71,7 @@ def show_command(
         ShowFormat.table,
         "--format",
         "-f",
+        metavar="FORMAT",
         help="table (rich, for a terminal), markdown (PR comment), csv (flat, raw numbers) "
         "or json (the stored file, migrated to the current schema).",
         case_sensitive=False,

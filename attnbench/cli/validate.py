@@ -13,8 +13,15 @@ from attnbench.suite.loader import load_suite
 
 
 def validate_command(
-    suite: Path = typer.Argument(..., help="Suite YAML file.", show_default=False),
-    set_: list[str] = typer.Option([], "--set", help="Override a suite key (as in run)."),
+    suite: Path = typer.Argument(
+        ..., metavar="SUITE", help="Suite YAML file.", show_default=False
+    ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a suite key; KEY is dotted, VALUE is YAML (as in run); repeatable.",
+    ),
 ) -> None:
     """Check a suite without running it: print the case count per variant."""
     loaded = load_suite(suite, set_)

@@ -24,6 +24,7 @@ from attnbench.devices.base import Device
 from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
+from attnbench.measure.contention import CPU_CONTENDED, ContentionReport, ContentionWindow
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import STOP_CONVERGED, measure
 from attnbench.metrics.derived import model_metrics, rate_metrics
@@ -196,7 +197,8 @@ def _measure_into(
         # torch picked its materialising math kernel over every fused one for these shapes
         result.warnings.append("BACKEND_FALLBACK")
     call = make_call(variant, inputs, case)
-    timing = measure(call, device, settings.timing)
+    with ContentionWindow() as contention:
+        timing = measure(call, device, settings.timing)
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
@@ -206,7 +208,7 @@ def _measure_into(
         result.warnings.append("NOT_CONVERGED")
     if timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
-    _note_host_load(result, device)
+    _note_contention(result, device, contention.report)
     _measure_memory(result, call, device)
     _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
 
@@ -227,18 +229,21 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _note_host_load(result: CaseResult, device: Device) -> None:
-    """Record the load average; on CPU, ``HOST_BUSY`` when it exceeds the logical CPU count.
+def _note_contention(result: CaseResult, device: Device, report: ContentionReport | None) -> None:
+    """Store the sampling window's contention evidence; on CPU, warn ``CPU_CONTENDED``.
 
-    Other runnable processes steal cores from torch's thread pool, whose barriers then wait
-    whole scheduler time slices: samples quantised to a few milliseconds are the symptom.
+    The judgement is the process's own (involuntary context switches while sampling, see
+    :mod:`attnbench.measure.contention`). The 1-minute load average is kept beside it as
+    context only: it reacts late and lingers after the load is gone.
     """
     load = host_load()
-    if load is None:
+    if load is not None:
+        result.metrics["host/load_avg_1m"] = load
+    if report is None:
         return
-    result.metrics["host/load_avg_1m"] = load
-    if device.kind == "cpu" and load > usable_cpus() + 0.5:
-        result.warnings.append("HOST_BUSY")
+    result.metrics.update(report.metrics())
+    if device.kind == "cpu" and report.contended:
+        result.warnings.append(CPU_CONTENDED)
 
 
 def _percent_of_peak(result: CaseResult, case: Case, peak: GpuPeak | None) -> None:

@@ -2,8 +2,13 @@
 
 Builders return renderables; :func:`render_run` is the one place that prints. Each variant
 opens its own section with a title row; numbers are right-aligned and never wrap. Why a case
-did not run is a numbered footnote under the table (in full in the JSON), so long torch
-messages never squeeze the numbers.
+did not run is a numbered footnote under the table, so long torch messages never squeeze the
+numbers: on a terminal each footnote is one line cut to the width (the JSON and ``show`` piped
+have the rest); when the output is not a terminal (a pipe, a file, CI logs) every footnote
+is printed whole.
+
+Every string that comes from a user, a suite, a plugin or torch is rendered as plain text,
+never as rich markup, so ``[enforce fail at alloc_cpu.cpp:127]`` prints as written.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from attnbench.report.captions import (
     energy_gaps,
     header_lines,
     legend,
+    partial_lines,
     warning_lines,
 )
 from attnbench.report.format import DASH, format_ratio, format_time
@@ -60,18 +66,18 @@ def _add_columns(table: Table, columns: list[Column]) -> None:
             table.add_column(header, justify="right" if col.numeric else "left", no_wrap=True)
 
 
-def _cells(row: Row, columns: list[Column]) -> list[str | Text]:
-    out: list[str | Text] = []
+def _cells(row: Row, columns: list[Column]) -> list[Text]:
+    out: list[Text] = []
     for col in columns:
         value = row.cells[col.key]
         if col.key == "shape":
-            out.append(_INDENT + value)
+            out.append(Text(_INDENT + value))
         elif col.key == "status":
             out.append(Text(value, style=STATUS_STYLE.get(value, "")))
         elif col.key == "notes":
             out.append(Text(value, style="yellow" if row.case.status == STATUS_OK else "dim"))
         else:
-            out.append(value)
+            out.append(Text(value))
     return out
 
 
@@ -119,8 +125,12 @@ def results_table(run: RunResult, console: Console | None = None) -> Table:
     return _results_table(report, _fit(report, console)[0])
 
 
-def render_run(run: RunResult, console: Console) -> None:
-    """Print header lines, the results table, the legend, reasons and warning meanings."""
+def render_run(run: RunResult, console: Console, source: str | None = None) -> None:
+    """Print header lines, the results table, the legend, reasons and warning meanings.
+
+    ``source`` is the result file's path as the user named it; for a partial run the notes
+    then end with the command that runs the rest into it.
+    """
     report = build_report(run)
     lines = header_lines(run, report.plan)
     console.print(Text(lines[0], style="bold"), soft_wrap=False)
@@ -134,15 +144,36 @@ def render_run(run: RunResult, console: Console) -> None:
     if dropped:
         hidden = ", ".join(c.header for c in dropped)
         _print_notes(console, [f"hidden to fit {console.width} columns: {hidden}"])
-    _print_notes(console, [f"[{i}] {r}" for i, r in enumerate(report.reasons, 1)])
+    _print_notes(console, footnotes(report.reasons, whole=not console.is_terminal))
     _print_notes(console, warning_lines(run.cases))
     _print_notes(console, [f"energy n/a: {r}" for r in energy_gaps(run.cases)])
+    if source is not None:
+        _print_notes(console, partial_lines(run, source))
+
+
+def footnotes(reasons: list[str], whole: bool) -> list[str]:
+    """``[n] reason`` lines: the first line of each reason, or (``whole``) every line.
+
+    Continuation lines of a whole reason are indented under the text of its first line.
+    """
+    out = []
+    for i, reason in enumerate(reasons, 1):
+        mark = f"[{i}] "
+        lines = reason.splitlines() or [""]
+        out.append(mark + lines[0])
+        if whole:
+            out += [" " * len(mark) + line for line in lines[1:]]
+    return out
 
 
 def _print_notes(console: Console, lines: list[str]) -> None:
-    """Each line on one line of the console, cut with an ellipsis when too long."""
+    """Plain-text lines. On a terminal each is cut to the width with an ellipsis; otherwise
+    each is printed whole (long lines continue on the next line, nothing is lost)."""
     for line in lines:
-        console.print(Text(line, style="dim"), no_wrap=True, overflow="ellipsis", crop=True)
+        if console.is_terminal:
+            console.print(Text(line, style="dim"), no_wrap=True, overflow="ellipsis", crop=True)
+        else:
+            console.print(Text(line, style="dim"), soft_wrap=True)
 
 
 def _baselines(cases: list[CaseResult], baseline_variant: str) -> dict[tuple[object, ...], float]:
@@ -180,8 +211,8 @@ def ratio_table(run: RunResult, baseline_variant: str = "softmax.sdpa") -> Table
             continue
         ref = base.get(shape_key(case.params))
         table.add_row(
-            case.variant if case.variant != previous else "",
-            plan.shape(case),
+            Text(case.variant if case.variant != previous else ""),
+            Text(plan.shape(case)),
             format_time(median),
             DASH if ref is None else format_time(ref),
             DASH if ref is None else format_ratio(median / ref),

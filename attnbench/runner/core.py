@@ -10,24 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+import torch
 
 from attnbench import __version__, variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
-from attnbench.measure.bench import BenchSettings, measure_case
+from attnbench.measure.bench import BenchSettings, measure_case, usable_cpus
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
-from attnbench.suite.expand import expand
+from attnbench.suite.expand import expand, filter_variants
+from attnbench.suite.keyword import select_by_keyword
 from attnbench.suite.schema import Suite
 
 
@@ -66,9 +70,12 @@ def parse_shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+T = TypeVar("T")
+
+
 def select_cases(
-    cases: Sequence[Case], shard: tuple[int, int] | None, max_cases: int | None
-) -> list[Case]:
+    cases: Sequence[T], shard: tuple[int, int] | None, max_cases: int | None
+) -> list[T]:
     """Round-robin shard K of N (1-based), then the first ``max_cases``."""
     chosen = list(cases)
     if shard is not None:
@@ -99,8 +106,8 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
         git=git_info(),
         settings={
             "device": device.describe(),
-            "timing": asdict(settings.timing),
-            "flush": device.flush_mode,
+            # the flush mode in effect: cold/hot on a GPU, none on a CPU (one flush setting)
+            "timing": {**asdict(settings.timing), "flush": device.flush_mode},
             "power": {**asdict(suite.power), **meter.status()},
             "check": settings.check,
             "seed": settings.seed,
@@ -121,6 +128,63 @@ def _peak(dev: Device) -> GpuPeak | None:
         return None
     info = dev.describe()
     return lookup_peak(str(info.get("name", "")), info.get("total_memory_bytes")).peak
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with ``threads`` torch intra-op threads (None: leave torch's choice).
+
+    Yields the thread count in effect; the previous count is restored afterwards, so a
+    library caller's process is left as it was.
+    """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise InputError(f"threads must be a positive integer, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _cpu_settings(threads: int, requested: int | None) -> dict[str, Any]:
+    """``settings.cpu``: the threads in effect, what was asked, and what the CPU allows."""
+    usable = usable_cpus()
+    return {
+        "threads": threads,
+        "threads_requested": requested,
+        "interop_threads": torch.get_num_interop_threads(),
+        "usable_cpus": usable,
+        "oversubscribed": threads > usable,
+    }
+
+
+def selection_record(
+    planned: int, selected: int, max_cases: int | None, keyword: Sequence[str],
+    variants_only: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``run.selection``: how many cases the suite (and shard) plans, and how many were chosen.
+
+    ``partial`` is True when ``-k``, ``--variant`` or ``--max-cases`` left cases out (and,
+    once the run ends, while the file holds fewer cases than planned, ``done``), so a reader
+    never takes a slice for the whole suite.
+    """
+    return {
+        "planned": planned,
+        "selected": selected,
+        "max_cases": max_cases,
+        "keyword": list(keyword),
+        "variants": list(variants_only),
+        "partial": selected < planned,
+    }
+
+
+def _count_done(run: RunResult, planned: int) -> None:
+    """Record how many cases the file holds; ``partial`` while that is short of the plan."""
+    selection = run.run.setdefault("selection", {"planned": planned})
+    selection["done"] = len(run.cases)
+    selection["partial"] = len(run.cases) < int(selection.get("planned", planned))
 
 
 def _resume_from(path: Path, suite: Suite) -> RunResult:
@@ -144,6 +208,9 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    keyword: Sequence[str] = (),
+    threads: int | None = None,
+    variant: Sequence[str] = (),
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -153,17 +220,49 @@ def run_suite(
         out: result file, written atomically after each case; None keeps it in memory.
         resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest.
         shard: (K, N) to run every N-th case starting at K (1-based).
-        max_cases: stop after this many cases.
+        max_cases: stop after this many cases (applied after ``keyword`` and ``shard``).
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        keyword: ``-k`` patterns over case ids (any matches; see :mod:`attnbench.suite.keyword`),
+            applied before sharding and ``max_cases``.
+        threads: torch intra-op threads for the run; None uses ``suite.cpu.threads``, then
+            torch's default. Restored when the run ends.
+        variant: run only these variants (``--variant``: full names or families).
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
+        InputError: a bad ``keyword`` pattern, or one that matches no case.
     """
+    requested = threads if threads is not None else suite.cpu.threads
+    with torch_threads(requested) as in_effect:
+        return _run(
+            suite, device, out=out, resume=resume, shard=shard, max_cases=max_cases,
+            check=check, progress=progress, keyword=keyword, threads=(in_effect, requested),
+            variant=variant,
+        )
+
+
+def _run(
+    suite: Suite,
+    device: str | None,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    check: str | None,
+    progress: Progress | None,
+    keyword: Sequence[str],
+    threads: tuple[int, int | None],
+    variant: Sequence[str],
+) -> RunResult:
     sink = progress or NullProgress()
+    planned = len(select_cases(expand(suite), shard, None))
+    narrowed = expand(filter_variants(suite, variant))
+    matching = select_by_keyword(narrowed, keyword, lambda c: c.case_id)
+    cases = select_cases(matching, shard, max_cases)
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
-    cases = select_cases(expand(suite), shard, max_cases)
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
@@ -176,7 +275,9 @@ def run_suite(
         run = new_run(suite, dev, meter, settings)
         run.settings["power"]["idle_w"] = meter.idle_power_w()
         run.settings["peak"] = settings.peak.to_dict() if settings.peak else None
+    run.settings["cpu"] = _cpu_settings(*threads)
     run.suite["case_count"] = len(cases)
+    run.run["selection"] = selection_record(planned, len(cases), max_cases, keyword, variant)
     if suite.timing.cuda_graph and dev.kind != "cuda":
         run.run["warnings"] = [
             "CUDA_GRAPH_UNAVAILABLE: timing.cuda_graph applies to CUDA devices only; "
@@ -200,6 +301,7 @@ def run_suite(
         run.run["finished_utc"] = _utc_now()
     finally:
         meter.close()
+        _count_done(run, planned)
         if out_path is not None:
             save_results(run, out_path)
     return run

@@ -29,6 +29,7 @@ Keys (``*`` required)::
              flush: cold | hot, cuda_graph: bool}
     power: {enabled: auto | on | off, min_window_s, sample_period_ms, cooldown_s,
             idle_baseline_s, throttle_fraction}
+    cpu: {threads: N}            # torch intra-op threads (run --threads N overrides it)
     check: reduced               # reduced | full | off
     seed: 0
 
@@ -62,6 +63,7 @@ from attnbench.suite.schema import (
     FLUSH_MODES,
     POWER_MODES,
     SUITE_VERSION,
+    CpuSettings,
     PowerSettings,
     Suite,
     TimingSettings,
@@ -70,7 +72,7 @@ from attnbench.suite.yamlpos import YNode, apply_override, parse, parse_override
 
 TOP_KEYS = (
     "version", "name", "description", "device", "dtype", "pass",
-    "axes", "variants", "timing", "power", "check", "seed",
+    "axes", "variants", "timing", "power", "cpu", "check", "seed",
 )  # fmt: skip
 REQUIRED_TOP = {
     "version": "add 'version: 1' as the first line",
@@ -156,6 +158,7 @@ def _suite(r: Reader, root: YNode) -> Suite:
         variants=read_variants(r, top["variants"]),
         timing=optional("timing", partial(_settings, r, TimingSettings, _TIMING), TimingSettings()),
         power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),
+        cpu=optional("cpu", partial(_settings, r, CpuSettings, _CPU), CpuSettings()),
         check=optional("check", partial(_check, r), "reduced"),
         seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
     )
@@ -250,4 +253,5 @@ _POWER: dict[str, Callable[..., Any]] = {
     "idle_baseline_s": Reader.number,
     "throttle_fraction": partial(Reader.number, positive=True, maximum=1.0),
 }
+_CPU: dict[str, Callable[..., Any]] = {"threads": Reader.integer}
 assert tuple(_TIMING) == TIMING_KEYS and tuple(_POWER) == POWER_KEYS

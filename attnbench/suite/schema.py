@@ -76,6 +76,18 @@ class PowerSettings:
 
 
 @dataclass(frozen=True)
+class CpuSettings:
+    """CPU settings (``cpu:`` in a suite).
+
+    Attributes:
+        threads: torch intra-op threads (``torch.set_num_threads``) for the run; None keeps
+            torch's default (one per core). ``attnbench run --threads N`` overrides it.
+    """
+
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
 class VariantRef:
     """One entry of ``variants:``; ``name`` is the resolved ``family.impl``.
 
@@ -116,6 +128,7 @@ class Suite:
         variants: the variants to run, in suite order.
         timing: sampling settings.
         power: energy settings.
+        cpu: CPU settings (torch threads).
         check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
         seed: input seed.
         path: file the suite came from (None when built in code).
@@ -132,6 +145,7 @@ class Suite:
     passes: tuple[str, ...] = ("fwd",)
     timing: TimingSettings = field(default_factory=TimingSettings)
     power: PowerSettings = field(default_factory=PowerSettings)
+    cpu: CpuSettings = field(default_factory=CpuSettings)
     check: str = "reduced"
     seed: int = 0
     path: str | None = None
