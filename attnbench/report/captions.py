@@ -22,7 +22,9 @@ WARNING_TEXT: dict[str, str] = {
     "ENERGY_WINDOW_TOO_SHORT": "energy window too short for the counter; energy unreliable",
     "ENERGY_COUNTER_STALLED": "NVML energy counter did not advance; energy not measured",
     "NVML_ERROR": "NVML failed during the case; telemetry missing",
-    "HOST_BUSY": "CPU load above the core count: other processes stole time from the samples",
+    "CPU_CONTENDED": "other processes took CPU time from the samples (involuntary context "
+    "switches while sampling); rerun with --threads 1 on a quieter or pinned CPU",
+    "HOST_BUSY": "(older runs) load average above the core count while sampling",
 }
 """Stable warning codes and what they mean, in a few words (footnotes, README)."""
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from attnbench.report.baseline import Baseline, ratio_rows
 from attnbench.report.captions import (
     WARNING_TEXT,
     energy_gaps,
@@ -36,9 +37,8 @@ from attnbench.report.rows import (
     columns_present,
     ordered_cases,
     plan_shapes,
-    shape_key,
 )
-from attnbench.results.schema import STATUS_OK, CaseResult, RunResult
+from attnbench.results.schema import STATUS_OK, RunResult
 
 __all__ = ["WARNING_TEXT", "ratio_table", "render_run", "results_table"]
 
@@ -176,48 +176,40 @@ def _print_notes(console: Console, lines: list[str]) -> None:
             console.print(Text(line, style="dim"), soft_wrap=True)
 
 
-def _baselines(cases: list[CaseResult], baseline_variant: str) -> dict[tuple[object, ...], float]:
-    out: dict[tuple[object, ...], float] = {}
-    for case in cases:
-        median = case.metric("time/median_ms")
-        if case.variant == baseline_variant and case.status == STATUS_OK and median:
-            out.setdefault(shape_key(case.params), median)
-    return out
+def ratio_table(run: RunResult, baseline_variant: str | Baseline = "softmax.sdpa") -> Table:
+    """Each ok case's median time as a multiple of the baseline's at the same shape.
 
-
-def ratio_table(run: RunResult, baseline_variant: str = "softmax.sdpa") -> Table:
-    """Each ok case's median time as a multiple of ``baseline_variant`` at the same shape.
-
+    ``baseline_variant`` is a full variant name or a :class:`Baseline` from
+    :func:`~attnbench.report.baseline.resolve_baseline` (family names and pinned parameters).
     ``2.00×`` means twice the baseline's time (slower), ``0.500×`` half (faster). Shapes
     where the baseline did not run ok show ``–``; the baseline's own rows are left out.
     """
-    cases = ordered_cases(run.cases)
-    base = _baselines(cases, baseline_variant)
-    plan = plan_shapes(cases)
+    baseline = (
+        baseline_variant if isinstance(baseline_variant, Baseline) else Baseline(baseline_variant)
+    )
+    rows = ratio_rows(run, baseline)
+    plan = plan_shapes(ordered_cases(run.cases))
     table = _new_table()
-    table.title = f"median time relative to {baseline_variant}"
+    table.title = f"median time relative to {baseline.label}"
     for header, right in (
         ("variant", False),
         ("shape", False),
         ("median", True),
-        (baseline_variant, True),
+        (baseline.label, True),
         ("× baseline", True),
     ):
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+        table.add_column(Text(header), justify="right" if right else "left", no_wrap=True)
     previous = None
-    for case in cases:
-        median = case.metric("time/median_ms")
-        if case.variant == baseline_variant or case.status != STATUS_OK or median is None:
-            continue
-        ref = base.get(shape_key(case.params))
+    for row in rows:
+        ref = row.baseline_ms
         table.add_row(
-            Text(case.variant if case.variant != previous else ""),
-            Text(plan.shape(case)),
-            format_time(median),
+            Text(row.case.variant if row.case.variant != previous else ""),
+            Text(plan.shape(row.case)),
+            format_time(row.median_ms),
             DASH if ref is None else format_time(ref),
-            DASH if ref is None else format_ratio(median / ref),
+            DASH if row.ratio is None else format_ratio(row.ratio),
         )
-        previous = case.variant
-    if not base:
-        table.caption = f"no ok {baseline_variant} case in this run"
+        previous = row.case.variant
+    if not any(baseline.matches(c) and c.status == STATUS_OK for c in run.cases):
+        table.caption = f"no ok {baseline.label} case in this run"
     return table

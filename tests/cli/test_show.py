@@ -140,7 +140,7 @@ def test_ratio_to_prints_times_relative_to_a_variant(run_file: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--ratio-to", "softmax.sdp"], "Did you mean 'softmax.sdpa'?"),
-     (["--ratio-to", "softmax.sdpa", "-f", "csv"], "--ratio-to works with --format table")],
+     (["--ratio-to", "softmax.sdpa", "-f", "csv"], "--ratio-to works with --format table or markdown")],
 )
 def test_ratio_to_mistakes_exit_2(
     run_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
