@@ -78,9 +78,12 @@ class RichProgress:
         self._progress.advance(self._task)
         if self.quiet:
             return
-        self.console.print(case_line(result, whole=not self.console.is_terminal),
-                           highlight=False, crop=self.console.is_terminal,
-                           no_wrap=self.console.is_terminal, overflow="ellipsis")
+        tty = self.console.is_terminal
+        if tty:  # one line, cut to the width
+            self.console.print(case_line(result, whole=False), highlight=False, crop=True,
+                               no_wrap=True, overflow="ellipsis")
+        else:  # whole, never wrapped: logs keep it grep-able
+            self.console.print(case_line(result, whole=True), highlight=False, soft_wrap=True)
 
 
 def case_line(result: CaseResult, whole: bool) -> Text:

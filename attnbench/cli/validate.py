@@ -28,6 +28,6 @@ def validate_command(
     cases = expand(loaded)
     per_variant = Counter(c.variant for c in cases)
     console = out_console()
-    console.print(f"{suite}: valid, {len(cases)} cases", highlight=False)
+    console.print(f"{suite}: valid, {len(cases)} cases", highlight=False, markup=False)
     for name, count in per_variant.items():
-        console.print(f"  {name:<28} {count:>6}", highlight=False)
+        console.print(f"  {name:<28} {count:>6}", highlight=False, markup=False)

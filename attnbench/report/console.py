@@ -190,7 +190,7 @@ def ratio_table(run: RunResult, baseline_variant: str | Baseline = "softmax.sdpa
     rows = ratio_rows(run, baseline)
     plan = plan_shapes(ordered_cases(run.cases))
     table = _new_table()
-    table.title = f"median time relative to {baseline.label}"
+    table.title = Text(f"median time relative to {baseline.label}")
     for header, right in (
         ("variant", False),
         ("shape", False),
@@ -211,5 +211,5 @@ def ratio_table(run: RunResult, baseline_variant: str | Baseline = "softmax.sdpa
         )
         previous = row.case.variant
     if not any(baseline.matches(c) and c.status == STATUS_OK for c in run.cases):
-        table.caption = f"no ok {baseline.label} case in this run"
+        table.caption = Text(f"no ok {baseline.label} case in this run")
     return table
