@@ -48,7 +48,7 @@ def test_progress_line_keeps_torch_text_and_is_whole_when_piped() -> None:
     assert "you tried to allocate 68719476736 bytes." in text and "second line" in text
     tty = console(terminal=True, width=60)
     RichProgress(tty).case_finished(case)
-    line = [x for x in tty.export_text().splitlines() if "oom" in x][0]
+    line = next(x for x in tty.export_text().splitlines() if "oom" in x)
     assert len(line) <= 60 and line.endswith("…") and "second line" not in tty.export_text()
 
 

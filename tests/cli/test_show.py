@@ -140,7 +140,8 @@ def test_ratio_to_prints_times_relative_to_a_variant(run_file: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--ratio-to", "softmax.sdp"], "Did you mean 'softmax.sdpa'?"),
-     (["--ratio-to", "softmax.sdpa", "-f", "csv"], "--ratio-to works with --format table or markdown")],
+     (["--ratio-to", "softmax.sdpa", "-f", "csv"],
+      "--ratio-to works with --format table or markdown")],
 )
 def test_ratio_to_mistakes_exit_2(
     run_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -172,7 +173,8 @@ def test_ratio_to_a_swept_variant_needs_a_pinned_value(
     with pytest.raises(SystemExit) as done:
         main()
     assert done.value.code == 2
-    assert "sinkhorn.log[iters=1], sinkhorn.log[iters=5]" in " ".join(capsys.readouterr().err.split())
+    err = " ".join(capsys.readouterr().err.split())
+    assert "sinkhorn.log[iters=1], sinkhorn.log[iters=5]" in err
     result = runner.invoke(_app(), ["show", str(run_file), "--ratio-to", "sinkhorn.log[iters=5]"])
     assert result.exit_code == 0, result.output
     assert "median time relative to sinkhorn.log[iters=5]" in " ".join(result.stdout.split())
