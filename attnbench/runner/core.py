@@ -30,6 +30,7 @@ from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
+from attnbench.suite.digest import changes
 from attnbench.suite.expand import expand, filter_variants
 from attnbench.suite.keyword import select_by_keyword
 from attnbench.suite.schema import Suite
@@ -100,6 +101,7 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
             "description": suite.description,
             "path": suite.path,
             "content_hash": suite.content_hash,
+            "document": suite.document,
             "case_count": 0,
         },
         environment=collect_environment(),
@@ -190,10 +192,18 @@ def _count_done(run: RunResult, planned: int) -> None:
 def _resume_from(path: Path, suite: Suite) -> RunResult:
     previous = load_results(path)
     if previous.suite.get("content_hash") != suite.content_hash:
+        old = previous.suite.get("document")
+        if old is None:
+            what = (
+                "it does not record the suite's content (written by an older attnbench), so "
+                "what changed cannot be shown"
+            )
+        else:
+            what = "changed: " + "; ".join(changes(old, suite.document))
         raise InputError(
-            f"--resume: {path} was written by a different suite (content hash "
-            f"{previous.suite.get('content_hash')!r} vs {suite.content_hash!r}); "
-            "use a new --out path or rerun without --resume"
+            f"--resume: {path} was written by a different suite ({what}); comments and "
+            "layout do not count, values do. Use a new --out path, undo the change, or rerun "
+            "without --resume"
         )
     return previous
 

@@ -47,7 +47,6 @@ tokens (``axes: {seq_len: [1024, 2048, 4096, 8192]}``) while the others go on to
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -55,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from attnbench.errors import InputError
+from attnbench.suite.digest import digest, document
 from attnbench.suite.entries import read_axes, read_dtypes, read_passes, read_variants
 from attnbench.suite.expand import expand
 from attnbench.suite.fields import Reader, read_optional, suggest
@@ -119,11 +119,18 @@ def load_suite_text(text: str, path: str = "<string>", overrides: Sequence[str] 
 
 
 def content_hash(data: bytes, overrides: Sequence[str] = ()) -> str:
-    """sha256 hex of the file's bytes, followed by each override (``\\n--set KEY=VALUE``)."""
-    digest = hashlib.sha256(data)
+    """The suite's identity: sha256 of its parsed content after ``--set`` overrides.
+
+    Comments, blank lines, key order and YAML style do not change it (see
+    :mod:`attnbench.suite.digest`); any value does.
+    """
+    text = data.decode("utf-8")
+    root = parse(text, "<suite>")
     for override in overrides:
-        digest.update(b"\n--set " + override.encode("utf-8"))
-    return digest.hexdigest()
+        keys, value = parse_override(override, "<suite>")
+        if root is not None:
+            apply_override(root, keys, value, "<suite>")
+    return digest(document(root))
 
 
 def _load(text: str, path: str, overrides: Sequence[str], data: bytes) -> Suite:
@@ -139,7 +146,8 @@ def _load(text: str, path: str, overrides: Sequence[str], data: bytes) -> Suite:
         keys, value = parse_override(override, path)
         apply_override(root, keys, value, path)
     suite = _suite(reader, root)
-    suite = dataclasses.replace(suite, path=path, content_hash=content_hash(data, overrides))
+    doc = document(root)
+    suite = dataclasses.replace(suite, path=path, content_hash=digest(doc), document=doc)
     expand(suite)  # rejects cases a variant cannot run and duplicate case ids
     return suite
 
@@ -149,7 +157,7 @@ def _suite(r: Reader, root: YNode) -> Suite:
     _version(r, top["version"])
     optional = partial(read_optional, top)
     return Suite(
-        name=r.text(top["name"], "name"),
+        name=_name(r, top["name"]),
         description=optional("description", partial(r.text, what="description"), ""),
         device=optional("device", partial(_device, r), "auto"),
         dtypes=optional("dtype", partial(read_dtypes, r), ("fp32",)),
@@ -162,6 +170,21 @@ def _suite(r: Reader, root: YNode) -> Suite:
         check=optional("check", partial(_check, r), "reduced"),
         seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
     )
+
+
+def _name(r: Reader, node: YNode) -> str:
+    """The suite name; it names the default result file, so it must be one path segment."""
+    name = r.text(node, "name")
+    bad = [c for c in ("/", "\\", "\0") if c in name]
+    if bad or ".." in name or name.startswith(".") or not name.strip():
+        why = f"contains {bad[0]!r}" if bad else "contains '..'" if ".." in name else (
+            "starts with '.'" if name.startswith(".") else "is empty")
+        r.fail(
+            node,
+            f"name {name!r} {why}; it becomes the result file name results/<name>-<time>.json",
+            "use letters, digits, '_', '-' and '.' (not '..'), e.g. 'name: long_context'",
+        )
+    return name
 
 
 def _version(r: Reader, node: YNode) -> None:

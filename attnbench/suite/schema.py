@@ -132,7 +132,10 @@ class Suite:
         check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
         seed: input seed.
         path: file the suite came from (None when built in code).
-        content_hash: sha256 hex of the file's bytes, then of each ``--set`` override.
+        content_hash: sha256 hex of the parsed suite after ``--set`` overrides (comments and
+            layout do not change it; see :mod:`attnbench.suite.digest`).
+        document: the parsed suite as plain JSON values (what the hash covers); stored in
+            result files so a refused ``--resume`` can say what changed.
     """
 
     name: str
@@ -150,3 +153,4 @@ class Suite:
     seed: int = 0
     path: str | None = None
     content_hash: str = ""
+    document: Any = field(default=None, compare=False)

@@ -144,3 +144,20 @@ def test_rest_command_drops_the_selection_and_pins_out() -> None:
         "attnbench run s.yaml -d cpu --out 'new file.json' --resume")
     assert rest_command(["run", "s.yaml", "--resume"], "r.json") == (
         "attnbench run s.yaml --out r.json --resume")
+
+
+def test_resume_ignores_comments_and_refusal_says_what_changed(
+    cli: Cli, tiny_suite: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.json"
+    assert cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--max-cases", "1",
+               "-q").code == 0
+    tiny_suite.write_text("# a comment the user added\n" + tiny_suite.read_text() + "\n\n")
+    r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--resume", "--max-cases", "2",
+            "-q")
+    assert r.code == 0, r.err
+    assert len(json.loads(out.read_text())["cases"]) == 2
+    tiny_suite.write_text(tiny_suite.read_text().replace("seq_len: [32, 47]", "seq_len: [32]"))
+    r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--resume", "-q")
+    assert r.code == 2
+    assert "changed: axes.seq_len: [32, 47] -> [32]" in " ".join(r.err.split())
