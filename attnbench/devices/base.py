@@ -91,3 +91,24 @@ class Device(BlockTimer):
     def empty_cache(self) -> None:
         # optional hook; devices without a cache keep this no-op
         """Release cached allocator memory (after an out-of-memory, between cases)."""
+
+    def pass_problem(self, pass_: str) -> str | None:
+        """Why the ``pass_`` (fwd | bwd | fwd_bwd) cannot be timed in this device's mode."""
+        return None
+
+    def end_case(self) -> None:
+        """Release what the device kept for the case just measured (captured CUDA graphs)."""
+
+    @property
+    def time_mode(self) -> str:
+        """How samples were taken, stored with each case: ``eager`` on CPU."""
+        return "eager"
+
+    @property
+    def energy_mode(self) -> str:
+        """How the energy window runs calls: back to back, so never with a cold cache."""
+        return "eager"
+
+    def energy_call(self, fn: Callable[[], object]) -> Callable[[], object]:
+        """The callable the energy window repeats for ``fn`` (the graph replay in graph mode)."""
+        return fn

@@ -7,7 +7,10 @@ accumulation, which is what PyTorch uses (GeForce cards run FP16-accumulate at t
 ``torch.backends.cuda.matmul.allow_tf32`` is on. None means the GPU has no such path.
 
 Lookup goes by the name torch or NVML reports (``NVIDIA H100 80GB HBM3`` → H100 SXM), with the
-device memory to split variants the name does not (A100 40/80 GB).
+device memory to split variants the name does not (A100 40/80 GB). A MIG instance
+(``NVIDIA A100-SXM4-40GB MIG 3g.20gb``), or any device with fewer SMs than the full chip, gets
+no peak: a slice has a fraction of the chip's SMs and memory bandwidth, and % of peak against
+the whole chip would be wrong by that fraction.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class GpuPeak:
         tflops: dense peak TFLOP/s per dtype (``fp32``, ``tf32``, ``fp16``, ``bf16``).
         memory_gbps: peak DRAM bandwidth, GB/s (10^9 bytes/s).
         source: where the figures come from.
+        sm_count: SMs of the full product (0 = unknown); fewer SMs means a slice.
     """
 
     key: str
@@ -37,6 +41,7 @@ class GpuPeak:
     tflops: Mapping[str, float | None]
     memory_gbps: float
     source: str
+    sm_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -134,7 +139,31 @@ PEAKS: tuple[GpuPeak, ...] = (
     ),
     _row("t4", "T4", 8.1, None, 65, None, 320, "NVIDIA T4 Tensor Core GPU datasheet"),
 )
+FULL_SM_COUNT: dict[str, int] = {
+    "a100_sxm_40gb": 108,
+    "a100_sxm_80gb": 108,
+    "a100_pcie_40gb": 108,
+    "a100_pcie_80gb": 108,
+    "h100_sxm": 132,
+    "h100_pcie": 114,
+    "h200_sxm": 132,
+    "b200": 148,
+    "l4": 58,
+    "l40s": 142,
+    "a10": 72,
+    "rtx_4090": 128,
+    "rtx_3090": 82,
+    "v100_sxm2": 80,
+    "v100_pcie": 80,
+    "t4": 40,
+}
+"""SMs enabled on each full product (NVIDIA datasheets and architecture whitepapers)."""
+PEAKS = tuple(
+    GpuPeak(p.key, p.name, p.tflops, p.memory_gbps, p.source, FULL_SM_COUNT.get(p.key, 0))
+    for p in PEAKS
+)
 BY_KEY: dict[str, GpuPeak] = {p.key: p for p in PEAKS}
+_MIG_PROFILE = re.compile(r"\b\d+g\.\d+gb\b", re.IGNORECASE)
 
 
 def normalize_name(name: str) -> str:
@@ -197,16 +226,30 @@ class PeakLookup:
     reason: str = ""
 
 
-def lookup_peak(name: str, memory_bytes: int | None = None) -> PeakLookup:
+def is_mig_name(name: str) -> bool:
+    """True for a MIG instance's name: a ``MIG`` word or a profile such as ``3g.20gb``."""
+    return "mig" in normalize_name(name).split() or bool(_MIG_PROFILE.search(name))
+
+
+def lookup_peak(
+    name: str, memory_bytes: int | None = None, sm_count: int | None = None
+) -> PeakLookup:
     """Find the peak row for a GPU name as torch or NVML reports it.
 
     Args:
         name: e.g. ``NVIDIA H100 80GB HBM3``, ``NVIDIA A100-SXM4-40GB``, ``Tesla T4``.
         memory_bytes: device memory, bytes (splits A100 40/80 GB when the name does not).
+        sm_count: the device's SM count; fewer than the full product's means a slice.
 
     Returns:
-        The row, or ``peak=None`` with a reason (unknown or ambiguous GPU).
+        The row, or ``peak=None`` with a reason (unknown or ambiguous GPU, MIG slice).
     """
+    if is_mig_name(name):
+        return PeakLookup(
+            None,
+            f"{name!r} is a MIG instance: it has a fraction of the chip's SMs and bandwidth, "
+            "so no peak (and no % of peak) is given",
+        )
     key = _match_key(normalize_name(name).split(), memory_bytes)
     if key is None:
         return PeakLookup(
@@ -214,7 +257,14 @@ def lookup_peak(name: str, memory_bytes: int | None = None) -> PeakLookup:
             f"no peak entry for GPU {name!r}: add its datasheet figures to "
             "attnbench/devices/peaks.py",
         )
-    return PeakLookup(BY_KEY[key])
+    peak = BY_KEY[key]
+    if sm_count is not None and 0 < sm_count < peak.sm_count:
+        return PeakLookup(
+            None,
+            f"{name!r} has {sm_count} of the {peak.sm_count} SMs of a full {peak.name} "
+            "(a MIG slice or a cut-down part): no peak is given",
+        )
+    return PeakLookup(peak)
 
 
 def peak_tflops(peak: GpuPeak, dtype: str, *, allow_tf32: bool = False) -> float | None:

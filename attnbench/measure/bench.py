@@ -24,6 +24,7 @@ from attnbench.devices.base import Device
 from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
+from attnbench.measure.compiles import compile_count
 from attnbench.measure.contention import CPU_CONTENDED, ContentionReport, ContentionWindow
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import STOP_CONVERGED, measure
@@ -75,8 +76,7 @@ def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], obje
         return fwd
     names = [k for k in variant.info.grad_inputs if k in inputs and inputs[k].is_floating_point()]
     leaves = [inputs[k].requires_grad_(True) for k in names]
-    with torch.no_grad():
-        probe = variant(inputs, case)
+    probe = variant(inputs, case)  # in the timed grad mode: a compiled kernel must not recompile
     gen = torch.Generator().manual_seed(1234)
     grad_out = torch.randn(probe.shape, generator=gen).to(probe)
     del probe
@@ -135,7 +135,11 @@ def measure_case(
     """Run every phase for ``case``; failures become statuses, never exceptions."""
     result = _skeleton(variant, case)
     started = time.perf_counter()
-    why = variant.unsupported(case, device.name) or device.dtype_problem(case.dtype)
+    why = (
+        variant.unsupported(case, device.name)
+        or device.dtype_problem(case.dtype)
+        or device.pass_problem(case.pass_)
+    )
     if why:
         result.status, result.reason = STATUS_SKIPPED, why
         return result
@@ -158,6 +162,7 @@ def measure_case(
     except Exception as exc:
         raise_as_failed(result, exc)
     finally:
+        device.end_case()  # captured CUDA graphs hold pools and inputs: free them per case
         result.duration_s = time.perf_counter() - started
         if result.status == STATUS_OOM:
             gc.collect()
@@ -179,10 +184,11 @@ def _measure_into(
     result.metrics["memory/inputs_bytes"] = float(
         sum(t.numel() * t.element_size() for t in inputs.values())
     )
-    t0 = time.perf_counter()
+    t0, compiles0 = time.perf_counter(), compile_count()
     variant.setup(inputs, case)
     device.synchronize()
     result.metrics["time/setup_ms"] = (time.perf_counter() - t0) * 1e3
+    setup_compiles = compile_count() - compiles0
     if settings.check != "off":
         check = check_case(variant, case, device.torch_device, settings.seed, settings.check)
         result.check = check.to_dict()
@@ -192,13 +198,16 @@ def _measure_into(
             result.reason = f"numerical check failed on {check.checked_id}: {check.reason}"
             result.warnings.append("NUMERICAL_MISMATCH")
             return
+    compiles1 = compile_count()
+    call = make_call(variant, inputs, case)
+    # asked only now: make_call set requires_grad, and CUDA backend choice depends on it
     result.backend = variant.backend(inputs, case)
     if result.backend == "sdpa.math" and variant.info.name != "softmax.sdpa_math":
         # torch picked its materialising math kernel over every fused one for these shapes
         result.warnings.append("BACKEND_FALLBACK")
-    call = make_call(variant, inputs, case)
     with ContentionWindow() as contention:
         timing = measure(call, device, settings.timing)
+    result.models["time_mode"] = device.time_mode
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
     result.metrics.update(timing.metrics())
@@ -211,6 +220,22 @@ def _measure_into(
     _note_contention(result, device, contention.report)
     _measure_memory(result, call, device)
     _measure_energy(result, call, device, meter, case, timing.summary.median_ms / 1e3)
+    _note_compiles(result, setup_compiles, compile_count() - compiles1)
+
+
+def _note_compiles(result: CaseResult, setup: int, later: int) -> None:
+    """Store dynamo compilations of setup and of every later phase; warn ``RECOMPILED``.
+
+    ``later`` counts compiles from the timed callable's construction to the end of the energy
+    window (the correctness check's reduced shape is not counted): anything but 0 means the
+    kernel compiled in setup is not the one that was timed.
+    """
+    if not (setup or later or result.backend.startswith("flex.")):
+        return
+    result.metrics["compile/setup_compiles"] = float(setup)
+    result.metrics["compile/recompiles"] = float(later)
+    if later:
+        result.warnings.append("RECOMPILED")
 
 
 def host_load() -> float | None:
@@ -268,6 +293,7 @@ def _measure_memory(result: CaseResult, call: Callable[[], object], device: Devi
     if "rss_peak_bytes" in mem.details:
         result.metrics["memory/rss_peak_bytes"] = float(mem.details["rss_peak_bytes"])
     result.models["memory_method"] = mem.method
+    result.models["memory_mode"] = "eager_one_call"  # a graph replay allocates nothing new
 
 
 def _measure_energy(
@@ -278,12 +304,15 @@ def _measure_energy(
     case: Case,
     per_call_s: float,
 ) -> None:
+    repeat = device.energy_call(call)  # the graph replay in graph mode, as timed
+
     def run_calls(n: int) -> None:
         for _ in range(n):
-            call()
+            repeat()
         device.synchronize()
 
     report = meter.measure(run_calls, per_call_s, case)
     result.metrics.update(report.metrics)
     result.warnings.extend(w for w in report.warnings if w not in result.warnings)
     result.energy = {"method": report.method, "reason": report.reason, **dict(report.details)}
+    result.models["energy_mode"] = device.energy_mode

@@ -38,7 +38,8 @@ class GpuInfo:
         pci_bus_id: ``00000000:17:00.0``.
         memory_total_bytes: device memory, bytes.
         power_limit_w: enforced power limit, W (NVML reports mW).
-        default_sm_clock_mhz: default applications SM clock, MHz.
+        default_sm_clock_mhz: default applications SM clock, MHz (None where NVML has none,
+            e.g. GeForce cards).
         max_sm_clock_mhz: maximum SM clock, MHz.
         max_mem_clock_mhz: maximum memory clock, MHz.
         persistence_mode: persistence mode on.
@@ -84,13 +85,23 @@ def gpu_info(session: NvmlSession, index: int, handle: Any) -> GpuInfo:
         pci_bus_id=_text(pci.busId) if pci is not None and hasattr(pci, "busId") else None,
         memory_total_bytes=int(mem.total) if mem is not None else None,
         power_limit_w=float(limit_mw) / 1000.0 if limit_mw is not None else None,
-        default_sm_clock_mhz=_int_or_none(q("nvmlDeviceGetDefaultApplicationsClock", sm)),
+        default_sm_clock_mhz=_default_app_clock(session, handle, sm),
         max_sm_clock_mhz=_int_or_none(q("nvmlDeviceGetMaxClockInfo", sm)),
         max_mem_clock_mhz=_int_or_none(q("nvmlDeviceGetMaxClockInfo", memclk)),
         persistence_mode=bool(persistence) if persistence is not None else None,
         mig_mode=bool(_try(lambda: mig[0])) if mig is not None else None,
         energy_counter=q("nvmlDeviceGetTotalEnergyConsumption") is not None,
     )
+
+
+def _default_app_clock(session: NvmlSession, handle: Any, clock_type: int) -> int | None:
+    """Default applications clock, MHz: ``nvmlDeviceGetClock(..., APP_CLOCK_DEFAULT)``, then
+    the deprecated ``nvmlDeviceGetDefaultApplicationsClock``; None where neither answers."""
+    clock_id = getattr(session.nv, "NVML_CLOCK_ID_APP_CLOCK_DEFAULT", 2)
+    value = session.try_call("nvmlDeviceGetClock", handle, clock_type, clock_id)
+    if not isinstance(value, (int, float)) or value <= 0:
+        value = session.try_call("nvmlDeviceGetDefaultApplicationsClock", handle, clock_type)
+    return _int_or_none(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -118,18 +129,28 @@ def describe_gpus(module: Any = None) -> dict[str, Any]:
 
     Returns:
         ``{"available": bool, "code": str, "reason": str, "fix": str, "driver_version",
-        "nvml_version", "cuda_driver_version", "gpus": [GpuInfo.to_dict()...]}``.
+        "nvml_version", "cuda_driver_version", "gpus": [GpuInfo.to_dict()...],
+        "unreadable": [{"index", "code", "reason"}...]}``. Devices whose handle NVML refuses
+        (GPUs hidden by cgroups) are listed under ``unreadable``, not fatal.
     """
-    out: dict[str, Any] = {"available": False, "code": "", "reason": "", "fix": "", "gpus": []}
+    out: dict[str, Any] = {
+        "available": False, "code": "", "reason": "", "fix": "", "gpus": [], "unreadable": []
+    }
     try:
         with NvmlSession(module) as s:
             out.update(versions(s))
-            count = s.device_count()
-            out["gpus"] = [gpu_info(s, i, s.handle(i)).to_dict() for i in range(count)]
-            if count == 0:
-                out.update(code=NO_DEVICE_PROBLEM.code, reason=NO_DEVICE_PROBLEM.reason)
-            else:
+            opened, refused = s.readable_handles()
+            out["gpus"] = [gpu_info(s, i, h).to_dict() for i, h in opened]
+            out["unreadable"] = [
+                {"index": i, "code": p.code, "reason": p.reason} for i, p in refused
+            ]
+            if opened:
                 out["available"] = True
+            elif refused:
+                first = refused[0][1]
+                out.update(code=first.code, reason=first.reason, fix=first.fix)
+            else:
+                out.update(code=NO_DEVICE_PROBLEM.code, reason=NO_DEVICE_PROBLEM.reason)
     except NvmlUnavailable as exc:
         out.update(code=exc.problem.code, reason=exc.problem.reason, fix=exc.problem.fix)
     return out

@@ -9,11 +9,19 @@ GPU *board* energy from NVML, not wall power.
 Warning codes: ``ENERGY_COUNTER_STALLED`` (counter did not advance: no energy metric),
 ``ENERGY_WINDOW_TOO_SHORT`` (window shorter than a counter update, or too few power samples:
 no energy metric), ``NVML_ERROR`` (an NVML call failed mid-window; the run goes on),
-``THROTTLED`` (SM clock fell below ``throttle_fraction`` × the reference clock).
+``THROTTLED`` (SM clock fell below ``throttle_fraction`` × the default applications clock, or,
+on GPUs without that clock such as GeForce cards, NVML reported a throttling reason).
+
+The counter is not continuous: it steps every 20–100 ms depending on the GPU. The meter
+measures the step period once (:meth:`NvmlMeter.calibrate`), makes every window span at least
+``UPDATES_PER_WINDOW`` steps (longer than ``power.min_window_s`` where the counter is slow),
+and stores the resulting bound on the relative error, period / window, as
+``energy/rel_error_bound``.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,7 +45,13 @@ from attnbench.suite.schema import PowerSettings
 METHOD_COUNTER = "nvml_energy_counter"
 METHOD_INTEGRATION = "nvml_power_integration"
 COUNTER_UPDATE_S = 0.1
-"""NVML's energy counter updates every ~20–100 ms; a shorter window cannot be trusted."""
+"""Assumed counter step period, s, until :meth:`NvmlMeter.calibrate` measures it (NVML's
+energy counter updates every ~20–100 ms; the slowest is assumed)."""
+UPDATES_PER_WINDOW = 20
+"""Counter steps an energy window spans at least: a relative error bound of 5%."""
+CALIBRATE_MAX_S = 1.0
+"""Longest time spent watching the counter for its step period, s."""
+CALIBRATE_POLL_S = 0.001
 
 DISABLED_REASON = "power measurement disabled by the suite (power.enabled: off)"
 
@@ -81,13 +95,13 @@ class NvmlMeter(EnergyMeter):
         self.reader = pw.NvmlReader(session, handle)
         self.method = METHOD_COUNTER if info.energy_counter else METHOD_INTEGRATION
         self.idle_w: float | None = None
-        self.reference_mhz: int | None
-        if info.default_sm_clock_mhz:
-            self.reference_mhz, self.reference_kind = info.default_sm_clock_mhz, "default"
-        elif info.max_sm_clock_mhz:
-            self.reference_mhz, self.reference_kind = info.max_sm_clock_mhz, "max"
-        else:
-            self.reference_mhz, self.reference_kind = None, "unknown"
+        self.counter_period_s = COUNTER_UPDATE_S
+        self.counter_period_source = "assumed"
+        # The boost (max) clock is no reference: GPUs without a default applications clock
+        # (GeForce) run below it under any sustained load, so every case would be THROTTLED.
+        # There the throttle reasons alone decide.
+        self.reference_mhz: int | None = info.default_sm_clock_mhz or None
+        self.reference_kind = "default" if self.reference_mhz else "unavailable"
 
     @property
     def available(self) -> bool:
@@ -103,7 +117,44 @@ class NvmlMeter(EnergyMeter):
             "gpu": self.info.to_dict(),
             "requested_sample_period_ms": self.settings.sample_period_ms,
             "idle_w": self.idle_w,
+            "counter_update_period_ms": self.counter_period_s * 1e3,
+            "counter_update_period_source": self.counter_period_source,
+            "min_window_s": self.window_s(),
+            "throttle_check": "sm_clock" if self.reference_mhz else "reasons_only",
         }
+
+    def calibrate(self) -> float:
+        """Measure the energy counter's step period, s, by watching it change (once per run).
+
+        Polls the counter until it has changed three times (two full periods) or
+        ``CALIBRATE_MAX_S`` has passed; the period is the median spacing of the changes. Keeps
+        the assumed ``COUNTER_UPDATE_S`` where the counter is missing or never moved.
+        """
+        if self.method != METHOD_COUNTER:
+            return self.counter_period_s
+        changes: list[float] = []
+        try:
+            last = self.reader.energy_mj()
+            t0 = self.clock()
+            while len(changes) < 3 and self.clock() - t0 < CALIBRATE_MAX_S:
+                self.sleep(CALIBRATE_POLL_S)
+                value = self.reader.energy_mj()
+                if value != last:
+                    changes.append(self.clock())
+                    last = value
+        except NvmlUnavailable:
+            return self.counter_period_s
+        gaps = sorted(b - a for a, b in itertools.pairwise(changes))
+        if gaps and gaps[len(gaps) // 2] > 0:
+            self.counter_period_s = gaps[len(gaps) // 2]
+            self.counter_period_source = "measured"
+        return self.counter_period_s
+
+    def window_s(self) -> float:
+        """Shortest energy window, s: ``min_window_s``, or ``UPDATES_PER_WINDOW`` steps."""
+        if self.method != METHOD_COUNTER:
+            return self.settings.min_window_s
+        return max(self.settings.min_window_s, UPDATES_PER_WINDOW * self.counter_period_s)
 
     def close(self) -> None:
         self.session.close()
@@ -131,7 +182,7 @@ class NvmlMeter(EnergyMeter):
         else:
             sampler.sample_once()
         try:
-            return pw.fill_window(chunk, n, self.settings.min_window_s, self.clock, t0)
+            return pw.fill_window(chunk, n, self.window_s(), self.clock, t0)
         finally:
             if self.threaded:
                 sampler.stop()
@@ -170,7 +221,7 @@ class NvmlMeter(EnergyMeter):
     def measure(self, run_calls: RunCalls, per_call_s: float, case: Case) -> EnergyReport:
         """Measure one case over a synchronized window of repeated calls (see module doc)."""
         errors: list[str] = []
-        n = pw.chunk_calls(per_call_s, self.settings.min_window_s)
+        n = pw.chunk_calls(per_call_s, self.window_s())
         sampler = self._sampler()
         e0 = self._counter(errors) if self.method == METHOD_COUNTER else None
         t0 = self.clock()
@@ -197,13 +248,16 @@ class NvmlMeter(EnergyMeter):
         warnings: list[str] = []
         reasons: list[str] = []
         method, energy_j = self._energy(e0, e1, tele, warnings, reasons)
-        if window_s < COUNTER_UPDATE_S and energy_j is not None:
+        counted = method == METHOD_COUNTER and energy_j is not None
+        if counted and window_s < self.counter_period_s:
             warnings.append(W_TOO_SHORT)
             reasons.append(f"window {window_s:.3f} s is shorter than one counter update")
             energy_j = None
         metrics = dict(tele.metrics)
         metrics["energy/window_s"] = window_s
         if energy_j is not None and calls > 0 and window_s > 0:
+            if counted:  # each end may be up to one step stale
+                metrics["energy/rel_error_bound"] = self.counter_period_s / window_s
             metrics["energy/joules_per_call"] = energy_j / calls
             metrics["energy/joules_per_token"] = energy_j / calls / case.tokens
             metrics["power/mean_w"] = energy_j / window_s
@@ -237,6 +291,9 @@ class NvmlMeter(EnergyMeter):
             "sm_clock_threshold_mhz": throttle.threshold_mhz,
             "sm_clock_reference_mhz": self.reference_mhz,
             "sm_clock_reference": self.reference_kind,
+            "throttle_check": "sm_clock" if self.reference_mhz else "reasons_only",
+            "counter_update_period_ms": self.counter_period_s * 1e3,
+            "counter_update_period_source": self.counter_period_source,
             "nvml_errors": errors,
             "gpu_uuid": self.info.uuid,
         }
@@ -325,6 +382,7 @@ def _cuda_meter(
         meter = NvmlMeter(session, handle, info, settings)
         if not info.energy_counter:
             meter.reader.power_w()  # integration needs power readings at least
+        meter.calibrate()
         return meter, None
     except NvmlUnavailable as exc:
         session.close()
@@ -336,10 +394,8 @@ def _match(session: NvmlSession, props: Any) -> tuple[int, Any]:
     try:
         return session.handle_for_torch(props)
     except NvmlUnavailable:
-        mig = (
-            session.try_call("nvmlDeviceGetMigMode", session.handle(i))
-            for i in range(session.device_count())
-        )
+        opened, _ = session.readable_handles()  # GPUs hidden from this job are skipped
+        mig = (session.try_call("nvmlDeviceGetMigMode", h) for _, h in opened)
         if any(m is not None and m[0] for m in mig):
             raise NvmlUnavailable(MIG_PROBLEM) from None
         raise

@@ -32,6 +32,7 @@ _ERR_DRIVER_NOT_LOADED = 9
 _ERR_LIBRARY_NOT_FOUND = 12
 _ERR_FUNCTION_NOT_FOUND = 13
 _ERR_GPU_IS_LOST = 15
+_ERR_OPERATING_SYSTEM = 17
 _ERR_LIB_RM_VERSION_MISMATCH = 18
 _ERR_GPU_NOT_FOUND = 28
 
@@ -98,6 +99,12 @@ _BY_CODE: dict[int, tuple[str, str, str]] = {
         "NVML_GPU_LOST",
         "the GPU fell off the bus (NVML: GPU is lost)",
         "check dmesg; the GPU needs a reset",
+    ),
+    _ERR_OPERATING_SYSTEM: (
+        "NVML_OS_BLOCKED",
+        "the operating system blocked access to the GPU (NVML_ERROR_OPERATING_SYSTEM: "
+        "cgroup or container device rules)",
+        "run inside the job's GPU allocation, or ask for access to that GPU's /dev/nvidia*",
     ),
     _ERR_UNINITIALIZED: ("NVML_ERROR", "NVML is not initialised", "report this as a bug"),
 }
@@ -295,24 +302,62 @@ class NvmlSession:
         """The NVML handle of NVML device ``index`` (NVML's own numbering)."""
         return self.call("nvmlDeviceGetHandleByIndex", index)
 
-    def identities(self) -> list[tuple[str, tuple[int, int, int, int] | None]]:
-        """``(normalised uuid, pci address)`` of every NVML device, in NVML order."""
-        out = []
+    def readable_handles(self) -> tuple[list[tuple[int, Any]], list[tuple[int, NvmlProblem]]]:
+        """``(index, handle)`` of every device NVML lets this process open, and the refusals.
+
+        Where cgroups hide the other GPUs of a node (Slurm device constraints, containers),
+        opening their handles fails with NO_PERMISSION or OPERATING_SYSTEM; those devices are
+        skipped, never fatal: the job's own GPU stays readable.
+        """
+        opened: list[tuple[int, Any]] = []
+        refused: list[tuple[int, NvmlProblem]] = []
         for i in range(self.device_count()):
-            h = self.handle(i)
+            try:
+                opened.append((i, self.handle(i)))
+            except NvmlUnavailable as exc:
+                refused.append((i, exc.problem))
+        return opened, refused
+
+    def identities(self) -> list[tuple[str, tuple[int, int, int, int] | None]]:
+        """``(normalised uuid, pci address)`` of every NVML device, in NVML order.
+
+        A device whose handle cannot be opened keeps its position with ``("", None)``, so
+        it matches nothing.
+        """
+        out: list[tuple[str, tuple[int, int, int, int] | None]] = [
+            ("", None) for _ in range(self.device_count())
+        ]
+        for i, h in self.readable_handles()[0]:
             uuid = normalize_uuid(self.try_call("nvmlDeviceGetUUID", h))
             pci_info = self.try_call("nvmlDeviceGetPciInfo", h)
             pci = normalize_pci_bus_id(getattr(pci_info, "busId", None)) if pci_info else None
-            out.append((uuid, pci))
+            out[i] = (uuid, pci)
         return out
+
+    def handle_by_uuid(self, uuid: Any) -> Any | None:
+        """The handle NVML gives for torch's UUID (``GPU-`` + dashed hex), or None."""
+        hexed = normalize_uuid(uuid)
+        if len(hexed) != 32:
+            return None
+        dashed = f"{hexed[:8]}-{hexed[8:12]}-{hexed[12:16]}-{hexed[16:20]}-{hexed[20:]}"
+        return self.try_call("nvmlDeviceGetHandleByUUID", f"GPU-{dashed}")
 
     def handle_for_torch(self, props: Any) -> tuple[int, Any]:
         """NVML ``(index, handle)`` of the torch device described by ``props``.
 
+        The handle is opened by UUID first (``nvmlDeviceGetHandleByUUID``: it needs no other
+        device to be readable), then found by walking the readable devices (UUID, then PCI
+        bus id). The index is NVML's (-1 where NVML will not say).
+
         Raises:
             NvmlUnavailable: no NVML device has the same UUID or PCI bus id.
         """
-        idx = match_device(getattr(props, "uuid", None), torch_pci_bus_id(props), self.identities())
+        uuid = getattr(props, "uuid", None)
+        direct = self.handle_by_uuid(uuid)
+        if direct is not None:
+            index = self.try_call("nvmlDeviceGetIndex", direct)
+            return (int(index) if isinstance(index, int) else -1), direct
+        idx = match_device(uuid, torch_pci_bus_id(props), self.identities())
         if idx is None:
             raise NvmlUnavailable(
                 NvmlProblem(

@@ -54,6 +54,15 @@ _METRICS = [
     Metric("energy/joules_per_call", "J", "lower", "energy per call over the energy window"),
     Metric("energy/joules_per_token", "J", "lower", "energy per call / (B*N)"),
     Metric("energy/window_s", "s", "none", "length of the energy window"),
+    Metric(
+        "energy/rel_error_bound", "fraction", "lower",
+        "counter step period / window: bound on the energy's relative error",
+    ),
+    Metric("compile/setup_compiles", "count", "none", "torch.compile frames compiled in setup"),
+    Metric(
+        "compile/recompiles", "count", "lower",
+        "torch.compile frames compiled after setup (warm-up, samples, memory, energy)",
+    ),
     Metric("power/mean_w", "W", "lower", "mean power over the window"),
     Metric("power/max_w", "W", "lower", "max sampled power over the window"),
     Metric("power/idle_w", "W", "none", "idle power measured before the run"),

@@ -129,7 +129,9 @@ def _peak(dev: Device) -> GpuPeak | None:
     if dev.kind != "cuda":
         return None
     info = dev.describe()
-    return lookup_peak(str(info.get("name", "")), info.get("total_memory_bytes")).peak
+    return lookup_peak(
+        str(info.get("name", "")), info.get("total_memory_bytes"), info.get("sm_count")
+    ).peak
 
 
 @contextmanager

@@ -93,7 +93,7 @@ def _strips(n: int, block: int) -> list[tuple[int, int]]:
 def _run(fn: Callable[..., torch.Tensor], grad: bool, *args: torch.Tensor) -> torch.Tensor:
     """Call ``fn``; under autograd checkpoint it so only its inputs are saved, never a strip."""
     if grad:
-        out = checkpoint(fn, *args, use_reentrant=False)
+        out = checkpoint(fn, *args, use_reentrant=False, preserve_rng_state=False)
         assert isinstance(out, torch.Tensor)
         return out
     return fn(*args)

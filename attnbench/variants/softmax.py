@@ -19,7 +19,7 @@ import importlib.util
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -244,7 +244,11 @@ def streaming_softmax(
     for qs in range(0, n, block_q):
         q_blk = q[..., qs : min(qs + block_q, n), :]
         if grad:
-            outs.append(checkpoint(one_block, q_blk, qs, use_reentrant=False))
+            # no randomness inside: stashing the RNG state would fail under CUDA-graph capture
+            # on torch versions without the fix for pytorch#162504
+            outs.append(
+                checkpoint(one_block, q_blk, qs, use_reentrant=False, preserve_rng_state=False)
+            )
         else:
             outs.append(one_block(q_blk, qs))
     return torch.cat(outs, dim=-2)
@@ -288,17 +292,19 @@ class SoftmaxStreaming(_Softmax):
 
 
 FLEX_RECOMPILE_LIMIT = 64
-"""Compiled shapes allowed per process before dynamo gives up (torch's default is 8)."""
+"""Compiled shapes allowed per compiled function before dynamo gives up (torch's default is 8)."""
 
 
-def compiled_flex_attention() -> Any:
-    """``flex_attention`` under ``torch.compile``, never silently falling back to eager.
+def compiled_flex_attention(entry: Callable[..., Any] | None = None) -> Any:
+    """``entry`` (default: ``flex_attention`` itself) under ``torch.compile``, never eager.
 
     Each new shape or dtype recompiles the same function. Past dynamo's recompile limit
     (8 by default) torch quietly runs the eager, materialising implementation instead, and a
     long suite would time the wrong kernel. The limit is raised to ``FLEX_RECOMPILE_LIMIT`` and
     ``fail_on_recompile_limit_hit`` is set where torch has it, so going past the limit raises
     and the case fails with torch's message. Both settings are process-wide dynamo config.
+    The limit counts per code object: each flex variant compiles its own ``entry`` function so
+    that softmax.flex and cog.flex do not spend each other's budget.
     """
     from torch.nn.attention.flex_attention import flex_attention
 
@@ -308,7 +314,35 @@ def compiled_flex_attention() -> Any:
             setattr(config, name, max(int(getattr(config, name)), FLEX_RECOMPILE_LIMIT))
     if hasattr(config, "fail_on_recompile_limit_hit"):
         config.fail_on_recompile_limit_hit = True
-    return torch.compile(flex_attention, dynamic=False)
+    target = entry if entry is not None else cast(Callable[..., Any], flex_attention)
+    return torch.compile(target, dynamic=False)
+
+
+def compile_as_timed(variant: Variant, inputs: Inputs, case: Case) -> None:
+    """Run ``variant`` once with the inputs in the state the timed calls will see them.
+
+    dynamo guards on the grad mode and on each input's ``requires_grad``; the harness times
+    calls in its own grad mode (setup inherits it: no ``no_grad`` here) and, for ``fwd_bwd``
+    and ``bwd``, with the variant's grad inputs requiring grad, set only after setup. So the
+    compile uses detached aliases (no copy) that require grad, and runs the backward too:
+    the graph compiled here is the one timed, and ``time/setup_ms`` is its compile time.
+    """
+    grads = case.pass_ != "fwd" and torch.is_grad_enabled()
+    timed = {
+        key: t.detach().requires_grad_(True)
+        if grads and key in variant.info.grad_inputs and t.is_floating_point()
+        else t
+        for key, t in inputs.items()
+    }
+    out = variant.forward(timed, case)
+    leaves = [t for t in timed.values() if t.requires_grad]
+    if leaves:
+        torch.autograd.grad(out, leaves, torch.ones_like(out))
+
+
+def _softmax_flex_entry(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any) -> Any:
+    """The frame softmax.flex compiles (its own code object, its own recompile budget)."""
+    return torch.nn.attention.flex_attention.flex_attention(q, k, v, block_mask=mask)
 
 
 @register
@@ -356,17 +390,17 @@ class SoftmaxFlex(_Softmax):
         return self._masks[key]
 
     def setup(self, inputs: Inputs, case: Case) -> None:
+        """Build the block mask, then compile in the timed mode (:func:`compile_as_timed`)."""
         if self._compiled is None:
-            self._compiled = compiled_flex_attention()
+            self._compiled = compiled_flex_attention(_softmax_flex_entry)
         self._block_mask(case, inputs["q"].device)
-        with torch.no_grad():
-            self.forward(inputs, case)
+        compile_as_timed(self, inputs, case)
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
         if self._compiled is None:
-            self._compiled = compiled_flex_attention()
+            self._compiled = compiled_flex_attention(_softmax_flex_entry)
         mask = self._block_mask(case, inputs["q"].device)
-        out = self._compiled(inputs["q"], inputs["k"], inputs["v"], block_mask=mask)
+        out = self._compiled(inputs["q"], inputs["k"], inputs["v"], mask)
         assert isinstance(out, torch.Tensor)
         return out
 

@@ -69,3 +69,30 @@ def test_peak_tflops_dtype() -> None:
     assert peak_tflops(BY_KEY["t4"], "bf16") is None
     assert peak_tflops(BY_KEY["t4"], "fp32", allow_tf32=True) == 8.1
     assert BY_KEY["l40s"].to_dict()["tflops"]["bf16"] == 362.05
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NVIDIA A100-SXM4-40GB MIG 3g.20gb",
+        "NVIDIA H100 80GB HBM3 MIG 1g.10gb",
+        "NVIDIA A100-SXM4-80GB MIG 7g.80gb",  # even the whole-chip profile: a MIG device
+    ],
+)
+def test_mig_instances_get_no_peak(name: str) -> None:
+    found = lookup_peak(name)
+    assert found.peak is None
+    assert "MIG instance" in found.reason
+
+
+def test_fewer_sms_than_the_full_chip_get_no_peak() -> None:
+    full = lookup_peak("NVIDIA H100 80GB HBM3", sm_count=132)
+    assert full.peak is not None and full.peak.sm_count == 132
+    slice_ = lookup_peak("NVIDIA H100 80GB HBM3", sm_count=16)
+    assert slice_.peak is None
+    assert "16 of the 132 SMs" in slice_.reason
+    assert lookup_peak("NVIDIA H100 80GB HBM3", sm_count=None).peak is not None
+
+
+def test_every_row_knows_its_full_sm_count() -> None:
+    assert all(p.sm_count > 0 for p in PEAKS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,15 +18,24 @@ from attnbench.measure import rapl
 from attnbench.measure.energy import UnavailableMeter
 from attnbench.measure.gpu_info import gpu_info
 from attnbench.measure.meters import (
+    COUNTER_UPDATE_S,
     METHOD_COUNTER,
     METHOD_INTEGRATION,
+    UPDATES_PER_WINDOW,
     NvmlMeter,
     make_meter,
 )
 from attnbench.measure.nvml import LIBRARY_NOT_FOUND_REASON, NvmlSession
 from attnbench.suite.schema import PowerSettings
 from tests.measure import fake_nvml as fk
-from tests.measure.fake_nvml import FakeClock, FakeGpu, FakeNvml, cuda_device, torch_props
+from tests.measure.fake_nvml import (
+    FakeClock,
+    FakeGpu,
+    FakeNvml,
+    const,
+    cuda_device,
+    torch_props,
+)
 
 Install = Callable[..., FakeNvml]
 CASE = Case(batch=2, heads=1, seq_len=64, head_dim=8)  # 128 tokens per call
@@ -46,6 +57,8 @@ def _meter(
         sleep=clock.sleep,
         threaded=False,
     )
+    meter.calibrate()  # watches the stepping counter, as make_meter does
+    clock.t = 0.0  # windows below start at t = 0
     return meter, clock, fake
 
 
@@ -115,12 +128,39 @@ def test_stalled_counter_warns_and_omits_energy() -> None:
     assert report.metrics["power/mean_w"] == pytest.approx(300.0)  # from the samples
 
 
-def test_window_shorter_than_counter_update() -> None:
-    gpu = FakeGpu(energy_mj=lambda t: 1000 + 100_000 * t)
-    meter, clock, _ = _meter(gpu, PowerSettings(min_window_s=0.05))
+def test_window_spans_enough_counter_steps_and_stores_the_error_bound() -> None:
+    # a 100 ms counter and a 0.1 s minimum: one step would be the whole window
+    gpu = FakeGpu(energy_mj=lambda t: 1000 + 100_000 * t, counter_period_s=0.1)
+    meter, clock, _ = _meter(gpu, PowerSettings(min_window_s=0.1))
+    assert meter.counter_period_s == pytest.approx(0.1)
+    assert meter.window_s() == pytest.approx(UPDATES_PER_WINDOW * 0.1)
     report = meter.measure(_runner(clock, 0.01)[0], 0.01, CASE)
-    assert "ENERGY_WINDOW_TOO_SHORT" in report.warnings
-    assert "energy/joules_per_call" not in report.metrics
+    assert report.metrics["energy/window_s"] >= UPDATES_PER_WINDOW * 0.1
+    bound = report.metrics["energy/rel_error_bound"]
+    assert bound == pytest.approx(0.1 / report.metrics["energy/window_s"])
+    assert bound <= 1 / UPDATES_PER_WINDOW
+    assert report.details["counter_update_period_ms"] == pytest.approx(100)
+    assert report.details["counter_update_period_source"] == "measured"
+    assert "ENERGY_WINDOW_TOO_SHORT" not in report.warnings
+
+
+@pytest.mark.parametrize("per_call_s", [0.013, 0.037, 0.061])
+def test_stepping_counter_error_stays_within_the_stored_bound(per_call_s: float) -> None:
+    # 250 W, counter stepping every 70 ms, windows that end between steps
+    gpu = FakeGpu(energy_mj=lambda t: 5000 + 250_000 * t, counter_period_s=0.07)
+    meter, clock, _ = _meter(gpu, PowerSettings(min_window_s=0.5))
+    clock.t = 0.031  # the window starts between two steps
+    report = meter.measure(_runner(clock, per_call_s)[0], per_call_s, CASE)
+    true_j = 250.0 * per_call_s
+    error = abs(report.metrics["energy/joules_per_call"] - true_j) / true_j
+    assert 0 < error <= report.metrics["energy/rel_error_bound"]
+
+
+def test_a_counter_that_never_steps_keeps_the_assumed_period() -> None:
+    meter, _, _ = _meter(FakeGpu(energy_mj=lambda t: 5000))
+    assert meter.counter_period_source == "assumed"
+    assert meter.counter_period_s == pytest.approx(COUNTER_UPDATE_S)
+    assert meter.window_s() == pytest.approx(UPDATES_PER_WINDOW * COUNTER_UPDATE_S)
 
 
 def test_throttle_bits_and_low_clock() -> None:
@@ -137,12 +177,19 @@ def test_throttle_bits_and_low_clock() -> None:
     assert report.metrics["clock/sm_min_mhz"] == 1400
 
 
-def test_reference_clock_falls_back_to_max() -> None:
-    meter, clock, _ = _meter(FakeGpu(default_sm_mhz=None, max_sm_mhz=2000))
+def test_without_a_default_clock_only_throttle_reasons_decide() -> None:
+    # GeForce: no default applications clock; sustained clocks sit well below the boost max
+    gpu = FakeGpu(default_sm_mhz=None, max_sm_mhz=2520, sm_mhz=const(2200))
+    meter, clock, _ = _meter(gpu)
     report = meter.measure(_runner(clock, 0.2)[0], 0.2, CASE)
-    assert report.details["sm_clock_reference"] == "max"
-    assert report.details["sm_clock_threshold_mhz"] == pytest.approx(1800)
+    assert report.details["sm_clock_reference"] == "unavailable"
+    assert report.details["throttle_check"] == "reasons_only"
+    assert report.details["sm_clock_threshold_mhz"] is None
     assert "THROTTLED" not in report.warnings
+    capped = FakeGpu(default_sm_mhz=None, max_sm_mhz=2520, reasons=lambda t: 0x4)
+    meter, clock, _ = _meter(capped)
+    report = meter.measure(_runner(clock, 0.2)[0], 0.2, CASE)
+    assert "THROTTLED" in report.warnings
 
 
 def test_nvml_error_mid_window_warns_and_run_continues() -> None:
@@ -342,3 +389,80 @@ def test_real_gpu_window() -> None:
     assert report.method in (METHOD_COUNTER, METHOD_INTEGRATION)
     assert report.metrics["energy/window_s"] >= 0.5
     assert report.metrics.get("energy/joules_per_call", 1.0) > 0
+
+
+# ---------------------------------------------------------------- the real sampler thread
+
+
+def _threaded(gpu: FakeGpu, settings: PowerSettings) -> NvmlMeter:
+    fake = FakeNvml([gpu], clock=time.perf_counter)
+    session = NvmlSession(fake).open()
+    meter = NvmlMeter(session, fake.gpus[0], gpu_info(session, 0, fake.gpus[0]), settings)
+    meter.calibrate()
+    return meter
+
+
+def _sleeping(per_call_s: float) -> Callable[[int], None]:
+    def run_calls(n: int) -> None:
+        time.sleep(per_call_s * n)
+
+    return run_calls
+
+
+def test_threaded_window_on_a_real_clock() -> None:
+    # No speed assertion: the counter and the samples follow the real clock, whatever it did.
+    gpu = FakeGpu(energy_mj=lambda t: 300_000 * t, counter_period_s=0.005)
+    meter = _threaded(gpu, PowerSettings(min_window_s=0.1, sample_period_ms=5))
+    assert meter.counter_period_source == "measured"
+    report = meter.measure(_sleeping(0.01), 0.01, CASE)
+    m = report.metrics
+    assert report.warnings == ()
+    assert report.details["samples"] >= 2  # start() and stop() each read once
+    assert m["energy/window_s"] >= meter.window_s()
+    assert m["power/mean_w"] == pytest.approx(300.0, rel=m["energy/rel_error_bound"] + 0.05)
+    assert not any(t.name == "attnbench-nvml" for t in threading.enumerate())
+
+
+def test_threaded_sampler_records_errors_and_the_window_completes() -> None:
+    start = time.perf_counter()
+    late = {
+        "nvmlDeviceGetFieldValues": lambda t: t > start + 0.05,
+        "nvmlDeviceGetPowerUsage": lambda t: t > start + 0.05,
+    }
+    gpu = FakeGpu(
+        energy_mj=lambda t: 200_000 * t,
+        counter_period_s=0.005,
+        fail=late,
+        fail_code=fk.NVML_ERROR_GPU_IS_LOST,
+    )
+    meter = _threaded(gpu, PowerSettings(min_window_s=0.1, sample_period_ms=5))
+    report = meter.measure(_sleeping(0.01), 0.01, CASE)
+    assert "NVML_ERROR" in report.warnings
+    assert "GPU fell off the bus" in report.reason
+    assert report.metrics["energy/joules_per_call"] > 0  # the counter still answered
+
+
+@pytest.mark.parametrize("code", [fk.NVML_ERROR_NO_PERMISSION, fk.NVML_ERROR_OPERATING_SYSTEM])
+def test_gpus_hidden_by_cgroups_do_not_stop_the_jobs_gpu(install_nvml: Install, code: int) -> None:
+    hidden = [
+        FakeGpu(uuid=f"GPU-{i}0000000-0000-0000-0000-000000000000", refuse=code) for i in (1, 2)
+    ]
+    install_nvml(gpus=[hidden[0], hidden[1], FakeGpu()])
+    meter = make_meter(cuda_device(torch_props()), PowerSettings(enabled="on"))
+    assert isinstance(meter, NvmlMeter)
+    assert meter.status()["gpu"]["index"] == 2
+    meter.close()
+
+
+def test_job_gpu_found_by_pci_past_a_refused_handle(install_nvml: Install) -> None:
+    fake = install_nvml(
+        gpus=[
+            FakeGpu(refuse=fk.NVML_ERROR_NO_PERMISSION),
+            FakeGpu(uuid="GPU-aaaaaaaa-0000-0000-0000-000000000000", bus_id="00000000:B3:00.0"),
+        ]
+    )
+    # torch gave no UUID: no lookup by UUID, so the walk must step over the refused GPU 0
+    meter = make_meter(cuda_device(torch_props(uuid=None, pci=(0, 0xB3, 0))), PowerSettings())
+    assert isinstance(meter, NvmlMeter) and meter.status()["gpu"]["index"] == 1
+    meter.close()
+    assert fake.shutdowns == 1

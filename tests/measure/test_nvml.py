@@ -60,6 +60,7 @@ def test_real_pynvml_without_driver_is_library_not_found() -> None:
         (fk.NVML_ERROR_NO_PERMISSION, "NVML_NO_PERMISSION"),
         (fk.NVML_ERROR_NOT_SUPPORTED, "NVML_NOT_SUPPORTED"),
         (fk.NVML_ERROR_GPU_IS_LOST, "NVML_GPU_LOST"),
+        (fk.NVML_ERROR_OPERATING_SYSTEM, "NVML_OS_BLOCKED"),
         (fk.NVML_ERROR_UNKNOWN, "NVML_ERROR"),
     ],
 )
@@ -168,3 +169,72 @@ def test_load_boundary_is_the_real_module_by_default() -> None:
     module = nvml._load_pynvml()
     assert hasattr(module, "nvmlInit")
     assert module is not FakeNvml
+
+
+@pytest.mark.parametrize("code", [fk.NVML_ERROR_NO_PERMISSION, fk.NVML_ERROR_OPERATING_SYSTEM])
+def test_walk_skips_handles_nvml_refuses(install_nvml: Install, code: int) -> None:
+    install_nvml(gpus=[FakeGpu(uuid=U2, refuse=code), FakeGpu(uuid=U1)])
+    with NvmlSession() as s:
+        opened, refused = s.readable_handles()
+        assert [i for i, _ in opened] == [1]
+        assert [(i, p.code) for i, p in refused] == [(0, classify_error(fk.NVMLError(code)).code)]
+        assert s.identities()[0] == ("", None)
+        index, handle = s.handle_for_torch(torch_props())
+    assert (index, handle.uuid) == (1, U1)
+
+
+def test_job_gpu_is_opened_by_uuid(install_nvml: Install) -> None:
+    fake = install_nvml(gpus=[FakeGpu(uuid=U2), FakeGpu(uuid=U1)])
+    with NvmlSession() as s:
+        assert s.handle_by_uuid(SimpleNamespace(bytes=bytes.fromhex(U1[4:].replace("-", ""))))
+        assert s.handle_by_uuid("99999999-0000-0000-0000-000000000000") is None
+        assert s.handle_by_uuid("") is None
+    with pytest.raises(fk.NVMLError):  # the fake is strict: NVML wants GPU-/MIG- strings
+        fake.nvmlDeviceGetHandleByUUID("11111111-2222-3333-4444-555555555555")
+
+
+def test_fake_refuses_handles_it_never_gave_out() -> None:
+    fake = FakeNvml([FakeGpu(), FakeGpu(refuse=fk.NVML_ERROR_NO_PERMISSION)])
+    with pytest.raises(fk.NVMLError) as info:
+        fake.nvmlDeviceGetHandleByIndex(1)
+    assert info.value.value == fk.NVML_ERROR_NO_PERMISSION
+    with pytest.raises(fk.NVMLError):
+        fake.nvmlDeviceGetHandleByIndex(2)
+    with pytest.raises(fk.NVMLError):
+        fake.nvmlDeviceGetName(fake.gpus[1])  # a handle of a refused GPU never exists
+    with pytest.raises(fk.NVMLError):
+        fake.nvmlDeviceGetName(FakeGpu())  # nor one from another NVML
+
+
+def test_fake_counter_steps_like_the_real_one() -> None:
+    clock = fk.FakeClock()
+    fake = FakeNvml([FakeGpu(energy_mj=lambda t: 1000 * t, counter_period_s=0.1)], clock=clock)
+    readings = []
+    for _ in range(25):
+        readings.append(fake.nvmlDeviceGetTotalEnergyConsumption(fake.gpus[0]))
+        clock.advance(0.01)
+    assert sorted(set(readings)) == [0, 100, 200]
+
+
+def test_describe_gpus_lists_unreadable_gpus(install_nvml: Install) -> None:
+    install_nvml(gpus=[FakeGpu(uuid=U2, refuse=fk.NVML_ERROR_NO_PERMISSION), FakeGpu()])
+    report = describe_gpus()
+    assert report["available"] is True
+    assert [g["uuid"] for g in report["gpus"]] == [U1]
+    assert report["unreadable"] == [
+        {"index": 0, "code": "NVML_NO_PERMISSION", "reason": report["unreadable"][0]["reason"]}
+    ]
+    install_nvml(gpus=[FakeGpu(refuse=fk.NVML_ERROR_OPERATING_SYSTEM)])
+    none = describe_gpus()
+    assert none["available"] is False and none["code"] == "NVML_OS_BLOCKED"
+
+
+def test_default_clock_from_the_current_api_then_the_deprecated_one(
+    install_nvml: Install, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_nvml(gpus=[FakeGpu(default_sm_mhz=1755)])
+    assert describe_gpus()["gpus"][0]["default_sm_clock_mhz"] == 1755
+    monkeypatch.delattr(FakeNvml, "nvmlDeviceGetClock")  # older pynvml: the deprecated call
+    assert describe_gpus()["gpus"][0]["default_sm_clock_mhz"] == 1755
+    monkeypatch.delattr(FakeNvml, "nvmlDeviceGetDefaultApplicationsClock")
+    assert describe_gpus()["gpus"][0]["default_sm_clock_mhz"] is None

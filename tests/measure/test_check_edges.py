@@ -1,0 +1,133 @@
+"""The check's tolerances at their edges, and gradient checks in every pass that has them.
+
+Each kernel here is wrong by a known amount: an output offset, or a gradient scaled by a known
+factor with the forward values unchanged, so the error the check sees is known in advance and
+the verdict can be tested just inside and just outside the bound.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from attnbench import Case
+from attnbench.measure.check import check_case
+from attnbench.variants.base import DEFAULT_TOLERANCE, Inputs
+from attnbench.variants.softmax import SoftmaxNaive
+
+CPU = torch.device("cpu")
+
+
+def test_default_tolerances_are_pinned() -> None:
+    # A loosened tolerance lets wrong kernels through; these numbers are part of the contract.
+    assert dict(DEFAULT_TOLERANCE) == {
+        "fp64": (1e-10, 1e-10),
+        "fp32": (2e-4, 2e-4),
+        "fp16": (4e-3, 1e-2),
+        "bf16": (3e-2, 2e-2),
+    }
+
+
+def _bound(case: Case) -> float:
+    """atol + rtol * max|ref| for ``case`` on softmax.naive, from the same inputs the check uses."""
+    v = SoftmaxNaive()
+    inputs = v.make_inputs(case, CPU, 0)
+    ref = v.reference({k: t.double() for k, t in inputs.items()}, case)
+    atol, rtol = v.tolerance(case.dtype)
+    return atol + rtol * float(ref.abs().max())
+
+
+class Offset(SoftmaxNaive):
+    """The exact float64 answer plus a constant ``delta``: max_abs is ``delta`` by design."""
+
+    delta = 0.0
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        exact = self.reference({k: t.double() for k, t in inputs.items()}, case)
+        return exact + self.delta
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize(
+    ("factor", "passes"), [(0.5, True), (0.98, True), (1.02, False), (2.0, False)]
+)
+def test_output_tolerance_edge(dtype: str, factor: float, passes: bool) -> None:
+    case = Case(1, 2, 48, 16, False, dtype, {}, "softmax.naive", "fwd")
+    kernel = Offset()
+    kernel.delta = factor * _bound(case)
+    r = check_case(kernel, case, CPU)
+    assert r.passed is passes, r.reason
+    assert r.max_abs == pytest.approx(kernel.delta, rel=1e-6)
+
+
+def test_fp32_output_off_by_1e3_fails() -> None:
+    kernel = Offset()
+    kernel.delta = 1e-3
+    r = check_case(kernel, Case(1, 2, 48, 16, variant="softmax.naive"), CPU)
+    assert not r.passed and r.reason.startswith("output differs from reference")
+
+
+class ScaledGradient(SoftmaxNaive):
+    """Forward values unchanged; every input gradient scaled by ``1 + eps``."""
+
+    eps = 0.0
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        exact = self.reference({k: t.double() for k, t in inputs.items()}, case)
+        return exact + self.eps * (exact - exact.detach())
+
+
+class DetachedKey(SoftmaxNaive):
+    """Right forward values, no gradient for k."""
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        return super().forward({**inputs, "k": inputs["k"].detach()}, case)
+
+
+@pytest.mark.parametrize("pass_", ["bwd", "fwd_bwd"])
+def test_detached_gradient_is_caught_in_every_backward_pass(pass_: str) -> None:
+    case = Case(1, 2, 64, 16, False, "fp32", {}, "softmax.naive", pass_)
+    r = check_case(DetachedKey(), case, CPU)
+    assert r.max_abs < 1e-5
+    assert not r.passed and "gradient of 'k'" in r.reason
+
+
+def _gradient_edge(case: Case) -> float:
+    """The largest gradient scale error that passes: min over inputs of atol/max|g| + rtol.
+
+    Computed independently of the check: float64 reference gradients for the output gradient
+    the check draws (seed + 1).
+    """
+    v = SoftmaxNaive()
+    inputs = {k: t.double().requires_grad_(True) for k, t in v.make_inputs(case, CPU, 0).items()}
+    ref = v.reference(inputs, case)
+    grad_out = torch.randn(ref.shape, generator=torch.Generator().manual_seed(1),
+                           dtype=torch.float64)
+    grads = torch.autograd.grad(ref, [inputs[k] for k in ("q", "k", "v")], grad_out)
+    atol, rtol = v.tolerance(case.dtype)
+    return min(atol / float(g.abs().max()) + rtol for g in grads)
+
+
+@pytest.mark.parametrize("pass_", ["bwd", "fwd_bwd"])
+@pytest.mark.parametrize(
+    ("factor", "passes"), [(0.5, True), (0.97, True), (1.03, False), (2.0, False)]
+)
+def test_gradient_tolerance_edge(pass_: str, factor: float, passes: bool) -> None:
+    case = Case(1, 2, 40, 8, True, "fp32", {}, "softmax.naive", pass_)
+    clean = check_case(ScaledGradient(), case, CPU)
+    assert clean.passed and clean.grad_max_rel is not None
+    assert clean.grad_max_rel < 1e-6  # only the rounding of fp32 leaves
+    kernel = ScaledGradient()
+    kernel.eps = factor * _gradient_edge(case)
+    r = check_case(kernel, case, CPU)
+    assert r.max_abs < 1e-12  # forward values untouched
+    assert r.grad_max_rel == pytest.approx(kernel.eps, abs=1e-6)
+    if passes:
+        assert r.passed, r.reason
+    else:
+        assert not r.passed and "gradient of" in r.reason and "differs" in r.reason
+
+
+def test_forward_only_pass_checks_no_gradient() -> None:
+    r = check_case(DetachedKey(), Case(1, 2, 64, 16, variant="softmax.naive"), CPU)
+    assert r.passed and r.grad_max_rel is None
