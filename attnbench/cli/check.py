@@ -49,12 +49,20 @@ def check_command(
     device: str = typer.Option(
         "cpu", "--device", "-d", metavar="DEVICE", help="auto | cpu | cuda | cuda:N."
     ),
+    plugin: list[str] = typer.Option(
+        [],
+        "--plugin",
+        metavar="MODULE",
+        help="Import MODULE first (it registers variants); repeatable.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar on stderr."),
 ) -> None:
     """Check outputs and gradients of variants against their references; exit 1 on a mismatch.
 
     A progress bar runs on stderr; the table and a summary line go to stdout.
     """
+    for module in plugin:
+        variants.load_module(module)
     for dt in dtype:
         if dt not in ("fp32", "fp16", "bf16"):
             raise InputError(f"--dtype must be fp32, fp16 or bf16, got {dt!r}")

@@ -95,9 +95,17 @@ def _param_table(rows: list[dict[str, Any]]) -> Table:
 
 def list_command(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    plugin: list[str] = typer.Option(
+        [],
+        "--plugin",
+        metavar="MODULE",
+        help="Import MODULE first (it registers variants); repeatable.",
+    ),
 ) -> None:
     """List variants: family, implementation, complexity, inputs, causal/backward support,
     and each parameter's default, allowed values and meaning."""
+    for module in plugin:
+        variants.load_module(module)
     rows = _rows()
     console = out_console()
     if json_output:

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+import contextlib
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
 from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
 from attnbench.report.captions import partial_lines
 from attnbench.report.console import render_run
+from attnbench.results.outpath import (
+    check_out_path,
+    claim_default_out,
+    keep_previous,
+    out_lock,
+    release_claim,
+)
 from attnbench.runner import parse_shard, run_suite, summary_line
+from attnbench.runner.isolate import Isolation
 from attnbench.suite.expand import filter_variants
-from attnbench.suite.loader import load_suite
+from attnbench.suite.loader import MAX_TOTAL_CASES, load_suite
 from attnbench.variants import load_module
 
 CHECK_MODES = ("reduced", "full", "off")
 
 
-def default_out(suite_name: str) -> Path:
-    """``results/<suite>-<UTC timestamp>.json``."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"{suite_name}-{stamp}.json"
+DEFAULT_FOLDER = Path("results")
 
 
 def resume_command(argv: list[str], out: Path) -> str:
@@ -40,14 +44,49 @@ def resume_command(argv: list[str], out: Path) -> str:
     return "attnbench " + " ".join(shlex.quote(a) for a in args)
 
 
-def _keep_previous(out: Path) -> None:
-    """Never destroy a measured file: move an existing one aside to ``<out>.prev``."""
-    if out.exists():
-        prev = out.with_name(out.name + ".prev")
-        os.replace(out, prev)
-        err_console().print(
-            f"note: {out} existed; kept it as {prev}", highlight=False, markup=False
-        )
+def plugin_files(modules: list[str]) -> list[Path]:
+    """The source files of the imported ``--plugin`` modules (inputs ``--out`` may not name)."""
+    files = []
+    for name in modules:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file:
+            files.append(Path(file))
+    return files
+
+
+@contextlib.contextmanager
+def claimed_out(
+    out: Path | None, suite_name: str, inputs: list[Path], resume: bool
+) -> Iterator[Path]:
+    """Check or claim the result path, hold its lock, keep an existing file's generation.
+
+    Everything here happens before the first case runs (see ``attnbench.results.outpath``).
+    """
+    if out is None:
+        if resume:
+            raise InputError("--resume needs --out PATH: the result file to continue")
+        path = claim_default_out(DEFAULT_FOLDER, suite_name)
+        try:
+            with out_lock(path):
+                yield path
+        finally:
+            release_claim(path)
+        return
+    check_out_path(out, inputs)
+    with out_lock(out):
+        if not resume:
+            prev = keep_previous(out)
+            if prev is not None:
+                err_console().print(
+                    f"note: {out} existed; kept it as {prev}", highlight=False, markup=False
+                )
+        elif not out.exists():
+            err_console().print(
+                f"note: --resume: {out} does not exist yet; starting a new run",
+                highlight=False,
+                markup=False,
+            )
+        yield out
 
 
 def run_command(
@@ -125,49 +164,72 @@ def run_command(
         help="Import MODULE first (it registers variants); repeatable.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or per-case lines."),
+    isolate: bool = typer.Option(
+        False,
+        "--isolate",
+        help="Run each case in a spawned worker process: a crash, hang or OOM costs only "
+        "that case (recorded with the signal or the reason) and the run goes on.",
+    ),
+    case_timeout: float | None = typer.Option(
+        None,
+        "--case-timeout",
+        metavar="SECONDS",
+        min=0.001,
+        help="Kill a case's worker after SECONDS without finishing (implies --isolate); "
+        "the case is recorded as failed.",
+    ),
+    max_total_cases: int = typer.Option(
+        MAX_TOTAL_CASES,
+        "--max-total-cases",
+        metavar="N",
+        min=1,
+        help="Refuse a suite that expands to more than N cases (counted before building any).",
+    ),
 ) -> None:
     """Run a suite: time, memory, energy and error of every case, saved after each case."""
     if check is not None and check not in CHECK_MODES:
         raise InputError(f"--check must be one of {', '.join(CHECK_MODES)}, got {check!r}")
     for module in plugin:
         load_module(module)
-    loaded = load_suite(suite, set_)
+    loaded = load_suite(suite, set_, max_total_cases=max_total_cases)
     filter_variants(loaded, variant)  # an unknown --variant is an error before anything runs
-    out_path = out or default_out(loaded.name)
     console = err_console()
-    if resume and not out_path.exists():
-        console.print(
-            f"note: --resume: {escape(str(out_path))} does not exist yet; starting a fresh run",
-            highlight=False,
-        )
-    if not resume:
-        _keep_previous(out_path)
+    inputs = [suite, *plugin_files(plugin)]
+    shard_kn = parse_shard(shard) if shard else None
+    written: Path | None = out
     try:
-        with RichProgress(console, quiet=quiet) as progress:
+        with claimed_out(out, loaded.name, inputs, resume) as out_path, RichProgress(
+            console, quiet=quiet
+        ) as progress:
+            written = out_path
             run = run_suite(
                 loaded,
                 device,
                 out=out_path,
                 resume=resume,
-                shard=parse_shard(shard) if shard else None,
+                shard=shard_kn,
                 max_cases=max_cases,
                 check=check,
                 progress=progress,
                 keyword=keyword,
                 threads=threads,
                 variant=variant,
+                isolation=Isolation(case_timeout, tuple(plugin))
+                if isolate or case_timeout is not None
+                else None,
             )
     except KeyboardInterrupt:
+        where = written or Path("<the result file>")
         console.print(
-            f"interrupted: finished cases are saved in {out_path}; continue with\n"
-            f"  {resume_command(sys.argv[1:], out_path)}",
+            f"interrupted: finished cases are saved in {where}; continue with\n"
+            f"  {resume_command(sys.argv[1:], where)}",
             highlight=False,
             markup=False,
         )
         raise typer.Exit(130) from None
     render_run(run, out_console())
-    console.print(f"{summary_line(run)} → {out_path}", highlight=False, markup=False)
-    for line in partial_lines(run, str(out_path)):
+    console.print(f"{summary_line(run)} → {written}", highlight=False, markup=False)
+    for line in partial_lines(run, str(written)):
         console.print(line, highlight=False, markup=False, style="yellow")
     if run.counts().get("failed", 0):
         raise typer.Exit(EXIT_CASES_FAILED)

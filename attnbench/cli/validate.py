@@ -9,7 +9,8 @@ import typer
 
 from attnbench.cli._common import out_console
 from attnbench.suite.expand import expand
-from attnbench.suite.loader import load_suite
+from attnbench.suite.loader import MAX_TOTAL_CASES, load_suite
+from attnbench.variants import load_module
 
 
 def validate_command(
@@ -22,9 +23,24 @@ def validate_command(
         metavar="KEY=VALUE",
         help="Override a suite key; KEY is dotted, VALUE is YAML (as in run); repeatable.",
     ),
+    plugin: list[str] = typer.Option(
+        [],
+        "--plugin",
+        metavar="MODULE",
+        help="Import MODULE first (it registers variants); repeatable.",
+    ),
+    max_total_cases: int = typer.Option(
+        MAX_TOTAL_CASES,
+        "--max-total-cases",
+        metavar="N",
+        min=1,
+        help="Refuse a suite that expands to more than N cases (counted before building any).",
+    ),
 ) -> None:
     """Check a suite without running it: print the case count per variant."""
-    loaded = load_suite(suite, set_)
+    for module in plugin:
+        load_module(module)
+    loaded = load_suite(suite, set_, max_total_cases=max_total_cases)
     cases = expand(loaded)
     per_variant = Counter(c.variant for c in cases)
     console = out_console()

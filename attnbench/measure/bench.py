@@ -49,13 +49,15 @@ class BenchSettings:
     """What :func:`measure_case` needs from the suite and the command line.
 
     ``peak`` is the device's entry in the peak table (None for CPUs and unknown GPUs), used
-    for ``throughput/pct_peak``.
+    for ``throughput/pct_peak``. ``threads`` is the torch intra-op thread count of the run
+    (None: torch's default); an isolated worker process sets it before measuring.
     """
 
     timing: TimingSettings
     check: str = "reduced"
     seed: int = 0
     peak: GpuPeak | None = None
+    threads: int | None = None
 
 
 def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], object]:

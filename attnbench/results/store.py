@@ -17,6 +17,7 @@ from typing import Any
 from attnbench.errors import ResultFileError
 from attnbench.results.migrate import migrate
 from attnbench.results.schema import RunResult
+from attnbench.results.validate import parse_result_text, validate_result
 
 
 def _clean(value: Any) -> Any:
@@ -54,28 +55,24 @@ def save_results(run: RunResult, path: str | Path) -> Path:
 
 
 def load_results(path: str | Path) -> RunResult:
-    """Read a result file, migrating older schemas.
+    """Read a result file, migrate older schemas and validate it (``results.validate``).
 
     Raises:
-        ResultFileError: missing, not JSON, not a result file, or newer than this attnbench.
+        ResultFileError: missing, unreadable, not UTF-8 JSON, not a result file, newer than
+            this attnbench, or a field of the wrong type (named by its JSON path).
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ResultFileError(f"result file not found: {p}") from None
+    except IsADirectoryError:
+        raise ResultFileError(f"{p} is a directory, not a result file") from None
     except OSError as exc:
         raise ResultFileError(f"cannot read result file {p}: {exc.strerror}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultFileError(
-            f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})"
-        ) from None
+    data = parse_result_text(raw, str(p))
     if not isinstance(data, dict):
         raise ResultFileError(f"{p}: not an attnbench result file (top level is not an object)")
     data = migrate(data, str(p))
-    try:
-        return RunResult.from_dict(data)
-    except (KeyError, TypeError) as exc:
-        raise ResultFileError(f"{p}: malformed result file ({exc})") from None
+    validate_result(data, str(p))
+    return RunResult.from_dict(data)

@@ -18,18 +18,20 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 
-from attnbench import __version__, variants
+from attnbench import __version__
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
-from attnbench.measure.bench import BenchSettings, measure_case, usable_cpus
+from attnbench.measure.bench import BenchSettings, usable_cpus
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
+from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results, save_results
+from attnbench.runner.isolate import Isolation, case_runner
 from attnbench.suite.digest import changes
 from attnbench.suite.expand import expand, filter_variants
 from attnbench.suite.keyword import select_by_keyword
@@ -223,6 +225,7 @@ def run_suite(
     keyword: Sequence[str] = (),
     threads: int | None = None,
     variant: Sequence[str] = (),
+    isolation: Isolation | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -240,6 +243,7 @@ def run_suite(
         threads: torch intra-op threads for the run; None uses ``suite.cpu.threads``, then
             torch's default. Restored when the run ends.
         variant: run only these variants (``--variant``: full names or families).
+        isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
@@ -250,7 +254,7 @@ def run_suite(
         return _run(
             suite, device, out=out, resume=resume, shard=shard, max_cases=max_cases,
             check=check, progress=progress, keyword=keyword, threads=(in_effect, requested),
-            variant=variant,
+            variant=variant, isolation=isolation,
         )
 
 
@@ -267,6 +271,7 @@ def _run(
     keyword: Sequence[str],
     threads: tuple[int, int | None],
     variant: Sequence[str],
+    isolation: Isolation | None,
 ) -> RunResult:
     sink = progress or NullProgress()
     planned = len(select_cases(expand(suite), shard, None))
@@ -278,8 +283,12 @@ def _run(
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
-    settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
+    settings = BenchSettings(
+        suite.timing, check or suite.check, suite.seed, _peak(dev), threads=threads[0]
+    )
     out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        claim_out(out_path, suite.path, resume)
     if resume and out_path is not None and out_path.exists():
         run = _resume_from(out_path, suite)
         run.run["resumed_utc"] = _utc_now()
@@ -299,12 +308,13 @@ def _run(
     done = {c.case_id for c in run.cases if c.status in FINISHED}
     todo = [c for c in cases if c.case_id not in done]
     sink.started(len(cases), len(cases) - len(todo))
+    measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     try:
         for i, case in enumerate(todo):
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
-            result = measure_case(variants.get(case.variant), case, dev, settings, meter)
+            result = measure_one(case)
             run.upsert(result)
             if out_path is not None:
                 save_results(run, out_path)

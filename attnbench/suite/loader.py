@@ -53,10 +53,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from attnbench.errors import InputError
+from attnbench.errors import InputError, SuiteError
 from attnbench.suite.digest import digest, document
 from attnbench.suite.entries import read_axes, read_dtypes, read_passes, read_variants
-from attnbench.suite.expand import expand
+from attnbench.suite.expand import count_cases, expand
 from attnbench.suite.fields import Reader, read_optional, suggest
 from attnbench.suite.schema import (
     CHECK_MODES,
@@ -86,12 +86,23 @@ MINIMAL = "a minimal suite: {version: 1, name: mine, axes: {seq_len: [1024], hea
 MINIMAL += "variants: [softmax.sdpa]}"
 
 
-def load_suite(path: str | Path, overrides: Sequence[str] = ()) -> Suite:
+MAX_TOTAL_CASES = 100_000
+"""Default cap on the cases a suite may expand to (``--max-total-cases`` raises it)."""
+
+
+def load_suite(
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    *,
+    max_total_cases: int = MAX_TOTAL_CASES,
+) -> Suite:
     """Load and validate a suite file, then check that every case it expands to can run.
 
     Args:
         path: the YAML file.
         overrides: ``KEY=VALUE`` strings from ``--set`` (dotted key, YAML value).
+        max_total_cases: refuse a suite expanding to more cases (counted arithmetically,
+            before any case is built).
 
     Raises:
         InputError: the file does not exist or cannot be read.
@@ -109,13 +120,27 @@ def load_suite(path: str | Path, overrides: Sequence[str] = ()) -> Suite:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"suite file {path} is not UTF-8 text: {exc}") from exc
-    return _load(text, str(path), overrides, data)
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SuiteError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            path=str(path),
+            line=line,
+            column=column,
+            hint="save the suite as UTF-8",
+        ) from None
+    return _load(text, str(path), overrides, data, max_total_cases)
 
 
-def load_suite_text(text: str, path: str = "<string>", overrides: Sequence[str] = ()) -> Suite:
+def load_suite_text(
+    text: str,
+    path: str = "<string>",
+    overrides: Sequence[str] = (),
+    *,
+    max_total_cases: int = MAX_TOTAL_CASES,
+) -> Suite:
     """Like :func:`load_suite` for YAML already in memory; ``path`` names it in errors."""
-    return _load(text, path, overrides, text.encode("utf-8"))
+    return _load(text, path, overrides, text.encode("utf-8", "surrogatepass"), max_total_cases)
 
 
 def content_hash(data: bytes, overrides: Sequence[str] = ()) -> str:
@@ -133,7 +158,9 @@ def content_hash(data: bytes, overrides: Sequence[str] = ()) -> str:
     return digest(document(root))
 
 
-def _load(text: str, path: str, overrides: Sequence[str], data: bytes) -> Suite:
+def _load(
+    text: str, path: str, overrides: Sequence[str], data: bytes, max_total_cases: int
+) -> Suite:
     reader = Reader(path)
     root = parse(text, path)
     if root is None:
@@ -148,8 +175,21 @@ def _load(text: str, path: str, overrides: Sequence[str], data: bytes) -> Suite:
     suite = _suite(reader, root)
     doc = document(root)
     suite = dataclasses.replace(suite, path=path, content_hash=digest(doc), document=doc)
+    _check_size(suite, max_total_cases)
     expand(suite)  # rejects cases a variant cannot run and duplicate case ids
     return suite
+
+
+def _check_size(suite: Suite, limit: int) -> None:
+    """Refuse a suite of more than ``limit`` cases, counted as a product of axis lengths."""
+    total = count_cases(suite)
+    if total > limit:
+        raise SuiteError(
+            f"the suite expands to {total:,} cases, more than the limit of {limit:,}",
+            path=suite.path,
+            hint="sweep fewer values, split the suite, or raise the limit with "
+            "--max-total-cases N",
+        )
 
 
 def _suite(r: Reader, root: YNode) -> Suite:

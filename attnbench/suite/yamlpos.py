@@ -9,6 +9,7 @@ parsed as YAML too, and its nodes carry the override text as ``origin`` instead 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,11 +109,69 @@ def parse(text: str, path: str) -> YNode | None:
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        return None if node is None else _Converter(path, None).convert(node)
+        if node is None:
+            return None
+        check_expansion(node, path)
+        return _Converter(path, None).convert(node)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, path, None) from exc
     except yaml.YAMLError as exc:  # unmarked: e.g. a reader error on control characters
         raise SuiteError(f"invalid YAML: {exc}", path=path) from exc
+    except RecursionError:
+        raise SuiteError(
+            "the YAML is nested too deeply to be a suite",
+            path=path,
+            hint="a suite nests a few levels (axes, variants, params); flatten the document",
+        ) from None
+
+
+MAX_YAML_VALUES = 200_000
+"""Most values a suite document may hold once its aliases (and ``<<`` merges) are expanded.
+
+A real suite holds a few hundred. The count is made on the composed node graph, where an
+alias is a shared node, with each node's expanded size memoised, so an alias bomb (a billion
+laughs: every level repeats the one before several times) is refused in a walk over its few
+distinct nodes, before anything is expanded.
+"""
+
+
+def check_expansion(root: Node, path: str, limit: int = MAX_YAML_VALUES) -> int:
+    """The number of values ``root`` expands to; SuiteError beyond ``limit`` or on a cycle."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise SuiteError(
+                "a YAML alias refers to the value that contains it (a recursive structure)",
+                path=path,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+                hint="an alias (*name) may only repeat a value defined before and outside it",
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        if total > limit:
+            raise SuiteError(
+                f"the YAML expands to more than {limit:,} values once its aliases (*name) "
+                "are repeated (an alias bomb?); refused before expanding it",
+                path=path,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+                hint="a suite needs a few hundred values; write lists out or use fewer aliases",
+            )
+        sizes[key] = total
+        return total
+
+    return size(root)
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, path: str, origin: str | None) -> SuiteError:
@@ -144,6 +203,9 @@ def _syntax_hint(problem: str) -> str:
     )
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
 class _Converter:
     """Turns a composed node graph into :class:`YNode` objects."""
 
@@ -155,6 +217,13 @@ class _Converter:
     def convert(self, node: Node) -> YNode:
         line = None if self.origin else node.start_mark.line + 1
         column = None if self.origin else node.start_mark.column + 1
+        if isinstance(node, (SequenceNode, MappingNode)) and node.tag not in _PLAIN_TAGS:
+            raise self._at(
+                node,
+                f"YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in a "
+                "suite",
+                "a suite holds plain mappings, lists and scalars; remove the '!' tag",
+            )
         if isinstance(node, SequenceNode):
             items = [self.convert(child) for child in node.value]
             return YNode(items, line, column, self.origin)
@@ -163,9 +232,24 @@ class _Converter:
             self._fill_mapping(node, out)
             return out
         assert isinstance(node, ScalarNode)
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. 2024-02-31 as a date
+            raise self._at(node, f"cannot read the value {node.value!r}: {exc}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self._at(
+                node,
+                f"non-finite number {node.value} is not allowed in a suite",
+                "write a finite number (sizes, times and tolerances are all finite)",
+            )
         raw = node.value if node.style is None else None
         return YNode(value, line, column, self.origin, raw)
+
+    def _at(self, node: Node, message: str, hint: str | None = None) -> SuiteError:
+        if self.origin is not None:
+            return SuiteError(message, path=self.origin, hint=hint)
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        return SuiteError(message, path=self.path, line=line, column=column, hint=hint)
 
     def _fill_mapping(self, node: MappingNode, out: YNode) -> None:
         own: dict[str, int] = {}
@@ -214,9 +298,15 @@ def parse_override(text: str, path: str) -> tuple[list[str], YNode]:
         )
     try:
         node = yaml.compose(value, Loader=yaml.SafeLoader)
+        if node is not None:
+            check_expansion(node, origin)
         parsed = _Converter(path, origin).convert(node) if node else YNode(None, origin=origin)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, path, origin) from exc
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"invalid YAML: {exc}", path=origin) from exc
+    except RecursionError:
+        raise SuiteError("the value is nested too deeply", path=origin) from None
     return [part.strip() for part in parts], parsed
 
 

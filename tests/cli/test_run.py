@@ -42,12 +42,16 @@ def test_run_writes_a_complete_result_file(cli: Cli, tiny_suite: Path, tmp_path:
     assert "softmax.naive" in r.out  # the final table is on stdout
 
 
-def test_existing_output_is_kept_aside(cli: Cli, tiny_suite: Path, tmp_path: Path) -> None:
+def test_existing_non_result_output_is_refused_untouched(
+    cli: Cli, tiny_suite: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "r.json"
     out.write_text("precious")
     r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--max-cases", "1", "-q")
-    assert r.code == 0
-    assert (tmp_path / "r.json.prev").read_text() == "precious"
+    assert r.code == 2
+    assert "is not an attnbench result file" in r.err
+    assert out.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "tiny.yaml"]
 
 
 def test_bad_suite_exits_2_with_location(cli: Cli, tmp_path: Path) -> None:

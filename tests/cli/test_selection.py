@@ -134,7 +134,7 @@ def test_resume_of_a_missing_file_says_it_starts_fresh(
     r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--resume", "--max-cases", "1",
             "-q")
     assert r.code == 0
-    assert f"--resume: {out} does not exist yet; starting a fresh run" in " ".join(r.err.split())
+    assert f"--resume: {out} does not exist yet; starting a new run" in " ".join(r.err.split())
 
 
 def test_rest_command_drops_the_selection_and_pins_out() -> None:
@@ -161,3 +161,12 @@ def test_resume_ignores_comments_and_refusal_says_what_changed(
     r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--resume", "-q")
     assert r.code == 2
     assert "changed: axes.seq_len: [32, 47] -> [32]" in " ".join(r.err.split())
+
+
+def test_threads_reach_an_isolated_worker(cli: Cli, tiny_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = cli("run", str(tiny_suite), "-d", "cpu", "-o", str(out), "--threads", "1", "--isolate",
+            "--max-cases", "1", "-q")
+    assert r.code == 0, r.err
+    case = json.loads(out.read_text())["cases"][0]
+    assert case["status"] == "ok" and case["metrics"]["host/threads"] == 1.0
