@@ -5,7 +5,8 @@ Exit codes (documented in README and ``attnbench --help``):
 * 0 success
 * 1 the gate found a confirmed regression (or ``check`` found a mismatch)
 * 2 bad input: suite file, arguments, result file
-* 3 the requested environment is not available (no CUDA, no NVML when required)
+* 3 the requested environment is not available (no CUDA, no NVML when required), or
+  ``gate`` cannot compare two runs at all
 * 4 the run finished but some cases failed unexpectedly
 """
 
@@ -75,6 +76,12 @@ class ResultFileError(InputError):
 
 class EnvironmentUnavailable(AttnbenchError):
     """The requested device or tool is not available here (exit 3)."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class NotComparableError(AttnbenchError):
+    """``gate`` cannot compare two runs at all: different device models, no common case (exit 3)."""
 
     exit_code = EXIT_ENVIRONMENT
 

@@ -17,9 +17,9 @@ app = typer.Typer(
     help=(
         "Benchmark and profile attention kernels: time, memory, energy and numerical error.\n\n"
         "Exit codes: 0 success; 1 confirmed regression (gate) or mismatch (check); "
-        "2 bad input (suite, arguments, result file); 3 requested environment unavailable "
-        "(no CUDA, no NVML when required); 4 run finished but some cases failed; "
-        "130 interrupted (Ctrl-C)."
+        "2 bad input (suite, arguments, result file, policy); 3 requested environment "
+        "unavailable (no CUDA, no NVML when required) or gate cannot compare the runs; "
+        "4 run finished but some cases failed; 130 interrupted (Ctrl-C)."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -13,6 +13,7 @@ import typer
 from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
+from attnbench.measure.profile import prepare_profile_dir, profile_dir_for
 from attnbench.report.captions import partial_lines
 from attnbench.report.console import render_run
 from attnbench.results.outpath import (
@@ -185,6 +186,10 @@ def run_command(
         min=1,
         help="Refuse a suite that expands to more than N cases (counted before building any).",
     ),
+    profile: bool = typer.Option(
+        False, "--profile", help="Also record a torch.profiler trace (Chrome JSON, opens in "
+        "Perfetto) and a top-operators table of every ok case, into <out stem>.profiles/.",
+    ),
 ) -> None:
     """Run a suite: time, memory, energy and error of every case, saved after each case."""
     if check is not None and check not in CHECK_MODES:
@@ -197,11 +202,15 @@ def run_command(
     inputs = [suite, *plugin_files(plugin)]
     shard_kn = parse_shard(shard) if shard else None
     written: Path | None = out
+    profile_dir: Path | None = None
     try:
         with claimed_out(out, loaded.name, inputs, resume) as out_path, RichProgress(
             console, quiet=quiet
         ) as progress:
             written = out_path
+            profile_dir = profile_dir_for(out_path) if profile else None
+            if profile_dir is not None:
+                prepare_profile_dir(profile_dir, resume)
             run = run_suite(
                 loaded,
                 device,
@@ -217,6 +226,7 @@ def run_command(
                 isolation=Isolation(case_timeout, tuple(plugin))
                 if isolate or case_timeout is not None
                 else None,
+                profile_dir=profile_dir,
             )
     except KeyboardInterrupt:
         where = written or Path("<the result file>")
@@ -229,6 +239,9 @@ def run_command(
         raise typer.Exit(130) from None
     render_run(run, out_console())
     console.print(f"{summary_line(run)} → {written}", highlight=False, markup=False)
+    if profile_dir is not None:
+        console.print(f"profiles: {profile_dir} (traces open in https://ui.perfetto.dev)",
+                      highlight=False, markup=False)
     for line in partial_lines(run, str(written)):
         console.print(line, highlight=False, markup=False, style="yellow")
     if run.counts().get("failed", 0):

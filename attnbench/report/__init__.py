@@ -1,4 +1,6 @@
-"""Render stored runs: rich console tables, GitHub Markdown and flat CSV.
+"""Render stored runs: rich console tables, GitHub Markdown and flat CSV; ``attnbench report``'s
+figures, scaling fits and HTML page live in :mod:`~attnbench.report.bundle` and its neighbours
+(imported on demand: they need matplotlib and scipy).
 
 Reports read :class:`~attnbench.results.schema.RunResult` only and never measure anything.
 """

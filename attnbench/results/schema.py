@@ -43,6 +43,8 @@ class CaseResult:
         check: the correctness check (reduced copy id, errors, tolerance, verdict).
         energy: energy method, reason and details.
         duration_s: wall time spent on the case, seconds (check + warm-up + sampling).
+        profile: ``run --profile`` only: trace and operator-table paths (relative to the
+            result file's directory) and the top operators; None when not profiled.
     """
 
     case_id: str
@@ -60,6 +62,7 @@ class CaseResult:
     check: dict[str, Any] | None = None
     energy: dict[str, Any] | None = None
     duration_s: float = 0.0
+    profile: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

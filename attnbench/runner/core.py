@@ -18,14 +18,16 @@ from typing import Any, Protocol, TypeVar
 
 import torch
 
-from attnbench import __version__
+from attnbench import __version__, variants
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
+from attnbench.measure import canary
 from attnbench.measure.bench import BenchSettings, usable_cpus
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.meters import make_meter
+from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.results.environment import collect_environment, git_info
 from attnbench.results.outpath import claim_out
@@ -226,6 +228,7 @@ def run_suite(
     threads: int | None = None,
     variant: Sequence[str] = (),
     isolation: Isolation | None = None,
+    profile_dir: str | Path | None = None,
 ) -> RunResult:
     """Run every case of ``suite`` and return the RunResult (also saved to ``out``).
 
@@ -244,6 +247,8 @@ def run_suite(
             torch's default. Restored when the run ends.
         variant: run only these variants (``--variant``: full names or families).
         isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
+        profile_dir: profile every ok case into this directory (``run --profile``; see
+            :mod:`attnbench.measure.profile`), after it was measured.
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
@@ -254,7 +259,7 @@ def run_suite(
         return _run(
             suite, device, out=out, resume=resume, shard=shard, max_cases=max_cases,
             check=check, progress=progress, keyword=keyword, threads=(in_effect, requested),
-            variant=variant, isolation=isolation,
+            variant=variant, isolation=isolation, profile_dir=profile_dir,
         )
 
 
@@ -272,6 +277,7 @@ def _run(
     threads: tuple[int, int | None],
     variant: Sequence[str],
     isolation: Isolation | None,
+    profile_dir: str | Path | None,
 ) -> RunResult:
     sink = progress or NullProgress()
     planned = len(select_cases(expand(suite), shard, None))
@@ -311,14 +317,20 @@ def _run(
     measure_one = case_runner(dev, settings, meter, suite.power, isolation)
     try:
         for i, case in enumerate(todo):
+            canary.tick(run, dev, i, len(todo))
             if i and suite.power.cooldown_s > 0:
                 _cooldown(suite.power.cooldown_s)
             sink.case_started(case)
             result = measure_one(case)
+            if profile_dir is not None:
+                base = out_path.parent if out_path is not None else Path(profile_dir).parent
+                attach_profile(result, variants.get(case.variant), case, dev, settings.seed,
+                               Path(profile_dir), base)
             run.upsert(result)
             if out_path is not None:
                 save_results(run, out_path)
             sink.case_finished(result)
+        canary.finish(run, dev)
         run.run["completed"] = True
         run.run["finished_utc"] = _utc_now()
     finally:

@@ -1,0 +1,118 @@
+"""Holm against hand-computed values, the bootstrap interval, Mann–Whitney, MDE, sample sizes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from attnbench.compare.stats import (
+    RESAMPLES,
+    geomean,
+    holm,
+    mann_whitney_p,
+    mde,
+    mde_from,
+    min_samples_for_level,
+    ratio_of_medians,
+    samples_needed,
+)
+from tests.compare.helpers import samples
+
+
+def test_holm_hand_computed() -> None:
+    # sorted: 0.005 (x4 = 0.02), 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1 = 0.04 -> 0.06)
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_caps_at_one_and_keeps_order() -> None:
+    assert holm([0.5, 0.2]) == pytest.approx([0.5, 0.4])
+    assert holm([0.9, 0.8, 0.7]) == pytest.approx([1.0, 1.0, 1.0])
+    assert holm([0.04]) == pytest.approx([0.04])
+    assert holm([]) == []
+
+
+def test_holm_ties_get_equal_adjustment() -> None:
+    assert holm([0.01, 0.01, 0.2]) == pytest.approx([0.03, 0.03, 0.2])
+
+
+def test_holm_rejects_fewer_than_unadjusted() -> None:
+    p = [0.001, 0.012, 0.02, 0.03, 0.5]
+    adj = holm(p)
+    assert sum(a <= 0.05 for a in adj) == 2  # 0.005, 0.048 pass; 0.06 stops the step-down
+    assert adj[1] == pytest.approx(0.048)
+    assert all(a >= x for a, x in zip(adj, p, strict=True))
+
+
+def test_ratio_of_medians_point_and_interval() -> None:
+    base, cur = samples(1.0, 60, 0.03, 1), samples(1.10, 60, 0.03, 2)
+    est = ratio_of_medians(base, cur)
+    assert est.ratio == pytest.approx(float(np.median(cur) / np.median(base)))
+    assert est.ci_low < est.ratio < est.ci_high
+    assert est.ci_low > 1.05 and est.ci_high < 1.15
+    assert est.log_replicates.size == RESAMPLES
+    again = ratio_of_medians(base, cur)
+    assert (again.ci_low, again.ci_high) == (est.ci_low, est.ci_high)  # fixed seed
+
+
+def test_interval_narrows_with_more_samples() -> None:
+    few = ratio_of_medians(samples(1, 10, 0.05, 1), samples(1, 10, 0.05, 2))
+    many = ratio_of_medians(samples(1, 400, 0.05, 1), samples(1, 400, 0.05, 2))
+    assert many.ci_high - many.ci_low < (few.ci_high - few.ci_low) / 2
+
+
+def test_ratio_rejects_nonpositive_or_empty() -> None:
+    with pytest.raises(ValueError):
+        ratio_of_medians([1.0, 0.0], [1.0])
+    with pytest.raises(ValueError):
+        ratio_of_medians([], [1.0])
+
+
+def test_inverted_and_divided() -> None:
+    est = ratio_of_medians(samples(1, 30, 0.02, 1), samples(2, 30, 0.02, 2))
+    inv = est.inverted()
+    assert inv.ratio == pytest.approx(1 / est.ratio)
+    assert inv.ci_low == pytest.approx(1 / est.ci_high)
+    same = est.divided(est)
+    assert same.ratio == pytest.approx(1.0) and same.ci_low == pytest.approx(1.0)
+
+
+def test_geomean_of_ratios() -> None:
+    a = ratio_of_medians(samples(1, 30, 0.02, 1), samples(2, 30, 0.02, 2))
+    b = ratio_of_medians(samples(1, 30, 0.02, 3), samples(0.5, 30, 0.02, 4))
+    g = geomean([a, b])
+    assert g.ratio == pytest.approx(math.sqrt(a.ratio * b.ratio))
+    assert g.ci_low < g.ratio < g.ci_high
+    with pytest.raises(ValueError):
+        geomean([])
+
+
+def test_mann_whitney() -> None:
+    assert mann_whitney_p([1.0] * 5, [1.0] * 5) == 1.0
+    assert mann_whitney_p(samples(1, 30, 0.01, 1), samples(1.1, 30, 0.01, 2)) < 1e-8
+    assert mann_whitney_p(samples(1, 30, 0.05, 1), samples(1, 30, 0.05, 2)) > 0.05
+    # exact test: 3 vs 3 completely separated gives 2 / C(6, 3) = 0.1
+    assert mann_whitney_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.1)
+
+
+def test_min_samples_for_level_boundaries() -> None:
+    assert min_samples_for_level(0.1) == 3  # 2/20 = 0.1 reaches it
+    assert min_samples_for_level(0.0999) == 4
+    assert min_samples_for_level(0.05) == 4  # benchstat's "need >= 4 samples"
+
+
+def test_mde_grows_with_noise_and_shrinks_with_samples() -> None:
+    assert mde_from(0.05, 3, 3, 0.05) == math.inf  # the test cannot reach 0.05 with 3 + 3
+    assert mde_from(0.05, 4, 4, 0.05) < math.inf
+    assert mde_from(0.02, 100, 100, 0.05) < mde_from(0.05, 100, 100, 0.05)
+    assert mde_from(0.05, 400, 400, 0.05) < mde_from(0.05, 100, 100, 0.05)
+    assert mde(samples(1, 50, 0.02, 1), samples(1, 50, 0.02, 2), 0.05) < 0.02
+
+
+def test_samples_needed_inverts_mde() -> None:
+    n = samples_needed(0.05, 0.05, 0.05)
+    assert mde_from(0.05, n, n, 0.05) <= 0.05 < mde_from(0.05, n - 2, n - 2, 0.05)
+    assert samples_needed(0.0, 0.05, 0.05) == min_samples_for_level(0.05)
+    with pytest.raises(ValueError):
+        samples_needed(0.05, 0.0, 0.05)
