@@ -5,7 +5,7 @@ with ``torch.utils.benchmark.Timer.blocked_autorange`` at the same thread count,
 round by round so machine drift hits both equally, and prints each round's medians, their
 ratio and the median ratio. Target: within ±2% (issue #2 accepts ±5%).
 
-    python benchmarks/fidelity.py [--rounds 7] [--min-run-time 1.0]
+    .venv/bin/python benchmarks/fidelity.py [--rounds 7] [--min-run-time 1.0]
 """
 
 from __future__ import annotations

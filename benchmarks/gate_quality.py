@@ -13,8 +13,8 @@ with its canary), then gates every pair of runs (i < j) against each other:
 Run it on a quiet machine; on a shared, overloaded host the between-run swings are larger
 than anything a two-run gate can separate from a regression, and the figures say so.
 
-    python benchmarks/gate_quality.py --rounds 8            # full figures (~28 gates)
-    python benchmarks/gate_quality.py --rounds 2 --quick    # smoke test of the script
+    .venv/bin/python benchmarks/gate_quality.py --rounds 8            # full figures (~28 gates)
+    .venv/bin/python benchmarks/gate_quality.py --rounds 2 --quick    # smoke test of the script
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ call inside the CPU memory window; its measured peak (RSS above the pre-call lev
 as a fraction of the N×N fp32 score matrix it avoids (B·H·N²·4 bytes = 8 GiB here), and the
 linear-time variants' time as a ratio to SDPA at the same N.
 
-    python benchmarks/variants_efficiency.py [--n 2048] [--long-n 16384] [--skip-long]
+    .venv/bin/python benchmarks/variants_efficiency.py [--n 2048] [--long-n 16384] [--skip-long]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``attnbench`` command line (Typer). One module per command; nothing imports ``cli``.
 
 Exit codes: 0 success · 1 gate regression / check mismatch · 2 bad input · 3 environment not
-available · 4 some cases failed unexpectedly.
+available · 4 some cases failed unexpectedly · 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,13 +19,34 @@ app = typer.Typer(
         "Exit codes: 0 success; 1 confirmed regression (gate) or mismatch (check); "
         "2 bad input (suite, arguments, result file, policy); 3 requested environment "
         "unavailable (no CUDA, no NVML when required) or gate cannot compare the runs; "
-        "4 run finished but some cases failed."
+        "4 run finished but some cases failed; 130 interrupted (Ctrl-C)."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import attnbench
+
+        typer.echo(f"attnbench {attnbench.__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the attnbench version and exit.",
+    ),
+) -> None:
+    """Benchmark and profile attention kernels."""
 
 
 def _register() -> None:

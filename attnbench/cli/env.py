@@ -2,8 +2,9 @@
 
 Software versions, the CPU, each CUDA device as torch sees it, NVML (driver, clocks, power
 limit, persistence and MIG mode, energy counter) matched to torch's devices by UUID, the
-energy meter that ``run`` would use, and each GPU's entry in the peak table. Exits 0 on a
-CPU-only machine: absence is reported, not an error.
+energy meter that ``run`` would use, and each GPU's entry in the peak table (the table holds
+GPUs only; on a CPU-only machine ``env`` says so). Exits 0 on a CPU-only machine: absence is
+reported, not an error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 import attnbench
 from attnbench.cli._common import out_console
@@ -91,7 +93,22 @@ def _system_table(env: dict[str, Any]) -> Table:
     ]
     for key, value in rows:
         t.add_row(key, _fmt(value))
-    return t
+    if not env.get("gpus"):
+        t.add_row("peak table", "GPUs only: a CPU has no peak-table entry (no % of peak)")
+    return _plain(t)
+
+
+def _plain(table: Table) -> Table:
+    """The same table with every cell as plain text: driver strings and CPU model names are
+    printed as written, never read as rich markup."""
+    title = Text(table.title) if isinstance(table.title, str) else table.title
+    out = Table(title=title, show_header=table.show_header, title_justify="left")
+    for column in table.columns:
+        out.add_column(column.header, style=column.style)
+    cells = [list(column.cells) for column in table.columns]
+    for row in zip(*cells, strict=True):
+        out.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in row))
+    return out
 
 
 def _reason(reason: str) -> str:
@@ -126,7 +143,7 @@ def _gpu_table(gpu: dict[str, Any]) -> Table:
         t.add_row("peak source", peak["source"])
     else:
         t.add_row("peak", peak["reason"])
-    return t
+    return _plain(t)
 
 
 def _clocks(nv: dict[str, Any]) -> str:
@@ -136,7 +153,8 @@ def _clocks(nv: dict[str, Any]) -> str:
 def env_command(
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """Show the device, driver, torch/CUDA versions, NVML status, clocks, power and peaks."""
+    """Show the device, driver, torch/CUDA versions, NVML status, clocks, power, and each
+    GPU's peak-table entry (CPUs have none)."""
     import json
 
     env = collect()

@@ -14,6 +14,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from attnbench.case import Case
 from attnbench.results.schema import CaseResult
@@ -66,7 +67,9 @@ class RichProgress:
     def started(self, total: int, skipped_done: int) -> None:
         self._progress.update(self._task, total=total, completed=skipped_done)
         if skipped_done and not self.quiet:
-            self.console.print(f"resuming: {skipped_done} of {total} cases already done")
+            self.console.print(
+                f"resuming: {skipped_done} of {total} cases already done", markup=False
+            )
 
     def case_started(self, case: Case) -> None:
         self._progress.update(self._task, description=case.case_id)
@@ -75,10 +78,26 @@ class RichProgress:
         self._progress.advance(self._task)
         if self.quiet:
             return
-        style = _STYLE.get(result.status, "")
-        median = result.metric("time/median_ms")
-        detail = _fmt_ms(median) if result.status == "ok" else result.reason[:90]
-        self.console.print(
-            f"[{style}]{result.status:>7}[/] {result.case_id}  {detail}",
-            highlight=False,
-        )
+        tty = self.console.is_terminal
+        if tty:  # one line, cut to the width
+            self.console.print(case_line(result, whole=False), highlight=False, crop=True,
+                               no_wrap=True, overflow="ellipsis")
+        else:  # whole, never wrapped: logs keep it grep-able
+            self.console.print(case_line(result, whole=True), highlight=False, soft_wrap=True)
+
+
+def case_line(result: CaseResult, whole: bool) -> Text:
+    """``status case_id  median`` for an ok case, ``status case_id  reason`` otherwise.
+
+    Plain text (ids and torch's reasons keep their square brackets). ``whole`` keeps every
+    line of the reason; otherwise only its first line (a terminal cuts it to the width).
+    """
+    median = result.metric("time/median_ms")
+    if result.status == "ok":
+        detail = _fmt_ms(median)
+    else:
+        reason = result.reason.strip()
+        detail = reason if whole else (reason.splitlines() or [""])[0]
+    line = Text(f"{result.status:>7}", style=_STYLE.get(result.status, ""))
+    line.append(f" {result.case_id}  {detail}")
+    return line

@@ -28,7 +28,7 @@ def report_command(
         show_default=False,
     ),
     label: list[str] = typer.Option(
-        [], "--label", "-l",
+        [], "--label", "-l", metavar="NAME",
         help="Name of each run in legends and tables, once per RUN.json in order "
         "(default: GPU name, else git sha, else file name).",
     ),

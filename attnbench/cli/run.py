@@ -14,6 +14,7 @@ from attnbench.cli._common import err_console, out_console
 from attnbench.cli.progress import RichProgress
 from attnbench.errors import EXIT_CASES_FAILED, InputError
 from attnbench.measure.profile import prepare_profile_dir, profile_dir_for
+from attnbench.report.captions import partial_lines
 from attnbench.report.console import ratio_table, render_run, stored_baseline
 from attnbench.results.journal import recover
 from attnbench.results.outpath import (
@@ -86,38 +87,91 @@ def claimed_out(
             recover(out)  # a killed run's journal goes into its file before that is kept
             prev = keep_previous(out)
             if prev is not None:
-                err_console().print(f"note: {out} existed; kept it as {prev}", highlight=False)
+                err_console().print(
+                    f"note: {out} existed; kept it as {prev}", highlight=False, markup=False
+                )
         elif not out.exists():
             err_console().print(
-                f"note: --resume: {out} does not exist yet; starting a new run", highlight=False
+                f"note: --resume: {out} does not exist yet; starting a new run",
+                highlight=False,
+                markup=False,
             )
         yield out
 
 
 def run_command(
-    suite: Path = typer.Argument(..., help="Suite YAML file.", show_default=False),
+    suite: Path = typer.Argument(
+        ..., metavar="SUITE", help="Suite YAML file.", show_default=False
+    ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Result JSON (default: results/<suite>-<UTC time>.json)."
+        None,
+        "--out",
+        "-o",
+        metavar="PATH",
+        help="Result JSON (default: results/<suite>-<UTC time>.json).",
     ),
     device: str | None = typer.Option(
-        None, "--device", "-d", help="auto | cpu | cuda | cuda:N (default: the suite's)."
+        None,
+        "--device",
+        "-d",
+        metavar="DEVICE",
+        help="auto | cpu | cuda | cuda:N (default: the suite's).",
     ),
     variant: list[str] = typer.Option(
-        [], "--variant", "-v", help="Run only this variant (family or family.impl); repeatable."
+        [],
+        "--variant",
+        "-v",
+        metavar="NAME",
+        help="Run only this variant (family or family.impl); repeatable.",
+    ),
+    keyword: list[str] = typer.Option(
+        [],
+        "-k",
+        "--keyword",
+        metavar="PATTERN",
+        help="Run only cases whose id matches PATTERN: a substring, a glob over the whole id "
+        "(softmax.*/*-causal-*), or terms joined by and/or/not, as in pytest -k; repeatable "
+        "(any matches). Applied before --shard and --max-cases.",
     ),
     set_: list[str] = typer.Option(
-        [], "--set", help="Override a suite key, e.g. --set axes.seq_len=[128,256]; repeatable."
+        [],
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a suite key; KEY is dotted, VALUE is YAML, e.g. "
+        "--set axes.seq_len=[128,256] or --set timing.max_time_s=2; repeatable.",
     ),
     resume: bool = typer.Option(
         False, "--resume", help="Continue --out: keep its finished cases, run the rest."
     ),
-    shard: str | None = typer.Option(None, "--shard", help="Run shard K of N, e.g. 2/4."),
-    max_cases: int | None = typer.Option(None, "--max-cases", min=1, help="Stop after N cases."),
+    shard: str | None = typer.Option(
+        None, "--shard", metavar="K/N", help="Run shard K of N, e.g. 2/4."
+    ),
+    max_cases: int | None = typer.Option(
+        None,
+        "--max-cases",
+        min=1,
+        metavar="N",
+        help="Run only the first N selected cases (the file is marked partial).",
+    ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        metavar="N",
+        help="torch intra-op CPU threads (default: the suite's cpu.threads, else torch's); "
+        "recorded in the result. On a shared CPU use 1.",
+    ),
     check: str | None = typer.Option(
-        None, "--check", help="Correctness check: reduced | full | off (default: the suite's)."
+        None,
+        "--check",
+        metavar="MODE",
+        help="Correctness check: reduced | full | off (default: the suite's).",
     ),
     plugin: list[str] = typer.Option(
-        [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
+        [],
+        "--plugin",
+        metavar="MODULE",
+        help="Import MODULE first (it registers variants); repeatable.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or per-case lines."),
     isolate: bool = typer.Option(
@@ -152,8 +206,7 @@ def run_command(
     for module in plugin:
         load_module(module)
     loaded = load_suite(suite, set_, max_total_cases=max_total_cases)
-    if variant:
-        loaded = filter_variants(loaded, variant)
+    filter_variants(loaded, variant)  # an unknown --variant is an error before anything runs
     console = err_console()
     inputs = [suite, *plugin_files(plugin)]
     shard_kn = parse_shard(shard) if shard else None
@@ -176,6 +229,9 @@ def run_command(
                 max_cases=max_cases,
                 check=check,
                 progress=progress,
+                keyword=keyword,
+                threads=threads,
+                variant=variant,
                 isolation=Isolation(case_timeout, tuple(plugin))
                 if isolate or case_timeout is not None
                 else None,
@@ -187,6 +243,7 @@ def run_command(
             f"interrupted: finished cases are saved in {where}; continue with\n"
             f"  {resume_command(sys.argv[1:], where)}",
             highlight=False,
+            markup=False,
         )
         raise typer.Exit(130) from None
     if is_root_process():
@@ -195,11 +252,13 @@ def run_command(
         if stored_baseline(run) is not None:  # paired ratios: end with the ratio table
             stdout.print()
             stdout.print(ratio_table(run))
-        console.print(f"{summary_line(run)} → {written}", highlight=False)
+        console.print(f"{summary_line(run)} → {written}", highlight=False, markup=False)
     else:
         console.print(f"rank {run.run.get('rank')}: {summary_line(run)}", highlight=False)
     if profile_dir is not None:
         console.print(f"profiles: {profile_dir} (traces open in https://ui.perfetto.dev)",
-                      highlight=False)
+                      highlight=False, markup=False)
+    for line in partial_lines(run, str(written)):
+        console.print(line, highlight=False, markup=False, style="yellow")
     if run.counts().get("failed", 0):
         raise typer.Exit(EXIT_CASES_FAILED)

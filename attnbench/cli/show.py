@@ -13,8 +13,10 @@ from pathlib import Path
 import typer
 
 from attnbench.cli._common import out_console
-from attnbench.errors import InputError, did_you_mean
+from attnbench.errors import InputError
 from attnbench.report import ratio_table, render_run, to_csv, to_markdown
+from attnbench.report.baseline import Baseline, resolve_baseline
+from attnbench.report.markdown import ratio_markdown
 from attnbench.results.schema import RunResult
 from attnbench.results.store import dumps, load_results
 
@@ -28,31 +30,27 @@ class ShowFormat(str, Enum):
     json = "json"
 
 
-def _print_table(run: RunResult, ratio_to: str | None) -> None:
+def _print_table(run: RunResult, baseline: Baseline | None, source: str) -> None:
     console = out_console()
-    render_run(run, console)
-    if ratio_to is not None:
+    render_run(run, console, source=source)
+    if baseline is not None:
         console.print()
-        console.print(ratio_table(run, ratio_to))
+        console.print(ratio_table(run, baseline))
 
 
-def _check_ratio_to(run: RunResult, variant: str, output_format: ShowFormat) -> None:
-    if output_format is not ShowFormat.table:
-        raise InputError("--ratio-to works with --format table")
-    present = sorted({c.variant for c in run.cases})
-    if variant not in present:
-        guess = did_you_mean(variant, present)
-        hint = f" Did you mean {guess!r}?" if guess else ""
-        raise InputError(
-            f"--ratio-to {variant!r}: no such variant in this run.{hint} "
-            f"It has: {', '.join(present)}"
-        )
+def _baseline(run: RunResult, spec: str, output_format: ShowFormat) -> Baseline:
+    if output_format not in (ShowFormat.table, ShowFormat.markdown):
+        raise InputError("--ratio-to works with --format table or markdown")
+    return resolve_baseline(run, spec)
 
 
-def render(run: RunResult, output_format: ShowFormat) -> str | None:
+def render(
+    run: RunResult, output_format: ShowFormat, baseline: Baseline | None = None
+) -> str | None:
     """The text of ``run`` in ``output_format``; None for ``table`` (printed by rich)."""
     if output_format is ShowFormat.markdown:
-        return to_markdown(run)
+        text = to_markdown(run)
+        return text if baseline is None else text + "\n" + ratio_markdown(run, baseline)
     if output_format is ShowFormat.csv:
         return to_csv(run)
     if output_format is ShowFormat.json:
@@ -71,6 +69,7 @@ def show_command(
         ShowFormat.table,
         "--format",
         "-f",
+        metavar="FORMAT",
         help="table (rich, for a terminal), markdown (PR comment), csv (flat, raw numbers) "
         "or json (the stored file, migrated to the current schema).",
         case_sensitive=False,
@@ -80,18 +79,19 @@ def show_command(
         "--ratio-to",
         metavar="VARIANT",
         help="Also print each case's time as a multiple of VARIANT at the same shape "
-        "(table format), e.g. --ratio-to softmax.sdpa: the paired ratio with its 95% interval "
-        "where the run measured the case in one group with VARIANT as baseline, else the "
-        "ratio of medians, labelled unpaired, with no interval.",
+        "(table or markdown), e.g. --ratio-to softmax.sdpa: the paired ratio with its 95% "
+        "interval where the run measured the case in one group with VARIANT as baseline, else "
+        "the ratio of medians, labelled unpaired, with no interval. A family name means its "
+        "default implementation; pin a swept parameter with VARIANT[KEY=VALUE], e.g. "
+        "--ratio-to 'sinkhorn.naive[iters=5]'.",
     ),
 ) -> None:
     """Render a stored run (RUN.json) as a table, Markdown, CSV or JSON."""
     run = load_results(path)
-    if ratio_to is not None:
-        _check_ratio_to(run, ratio_to, output_format)
-    text = render(run, output_format)
+    baseline = _baseline(run, ratio_to, output_format) if ratio_to is not None else None
+    text = render(run, output_format, baseline)
     if text is None:
-        _print_table(run, ratio_to)
+        _print_table(run, baseline, str(path))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()

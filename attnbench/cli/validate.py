@@ -14,10 +14,20 @@ from attnbench.variants import load_module
 
 
 def validate_command(
-    suite: Path = typer.Argument(..., help="Suite YAML file.", show_default=False),
-    set_: list[str] = typer.Option([], "--set", help="Override a suite key (as in run)."),
+    suite: Path = typer.Argument(
+        ..., metavar="SUITE", help="Suite YAML file.", show_default=False
+    ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a suite key; KEY is dotted, VALUE is YAML (as in run); repeatable.",
+    ),
     plugin: list[str] = typer.Option(
-        [], "--plugin", help="Import MODULE first (it registers variants); repeatable."
+        [],
+        "--plugin",
+        metavar="MODULE",
+        help="Import MODULE first (it registers variants); repeatable.",
     ),
     max_total_cases: int = typer.Option(
         MAX_TOTAL_CASES,
@@ -34,6 +44,6 @@ def validate_command(
     cases = expand(loaded)
     per_variant = Counter(c.variant for c in cases)
     console = out_console()
-    console.print(f"{suite}: valid, {len(cases)} cases", highlight=False)
+    console.print(f"{suite}: valid, {len(cases)} cases", highlight=False, markup=False)
     for name, count in per_variant.items():
-        console.print(f"  {name:<28} {count:>6}", highlight=False)
+        console.print(f"  {name:<28} {count:>6}", highlight=False, markup=False)

@@ -26,6 +26,7 @@ from attnbench.devices.peaks import GpuPeak, peak_tflops
 from attnbench.errors import UnsupportedCase
 from attnbench.measure.check import check_case
 from attnbench.measure.compiles import compile_count
+from attnbench.measure.contention import CPU_CONTENDED, ContentionReport, ContentionWindow
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import STOP_CONVERGED, TimingResult, measure
 from attnbench.metrics.derived import model_metrics, rate_metrics, roofline
@@ -52,13 +53,15 @@ class BenchSettings:
     """What :func:`measure_case` needs from the suite and the command line.
 
     ``peak`` is the device's entry in the peak table (None for CPUs and unknown GPUs), used
-    for ``throughput/pct_peak``.
+    for ``throughput/pct_peak``. ``threads`` is the torch intra-op thread count of the run
+    (None: torch's default); an isolated worker process sets it before measuring.
     """
 
     timing: TimingSettings
     check: str = "reduced"
     seed: int = 0
     peak: GpuPeak | None = None
+    threads: int | None = None
 
 
 def make_call(variant: Variant, inputs: Inputs, case: Case) -> Callable[[], object]:
@@ -207,9 +210,10 @@ def measure_case(
         with recorded(result, device), variant.call_context(case):
             prepared = prepare(result, variant, case, device, settings)
             if prepared is not None:
-                with prepared.counting():
+                with prepared.counting(), ContentionWindow() as window:
                     timing = measure(prepared.call, device, settings.timing)
-                finish(result, variant, case, device, settings, meter, prepared, timing)
+                finish(result, variant, case, device, settings, meter, prepared, timing,
+                       window.report)
     finally:
         device.end_case()  # captured CUDA graphs hold pools and inputs: free them per case
         result.duration_s = time.perf_counter() - started
@@ -272,8 +276,12 @@ def finish(
     meter: EnergyMeter,
     prepared: Prepared,
     timing: TimingResult,
+    contention: ContentionReport | None = None,
 ) -> None:
-    """Store the samples and their metrics and warnings, then the memory and energy windows."""
+    """Store the samples and their metrics and warnings, then the memory and energy windows.
+
+    ``contention`` is the sampling window's evidence of CPU contention (None: not observed).
+    """
     result.models["time_mode"] = device.time_mode
     result.samples = timing.samples_ms
     result.stop_reason = timing.stop_reason
@@ -285,7 +293,7 @@ def finish(
         result.warnings.append("NOT_CONVERGED")
     if timing.summary.count > 1 and timing.summary.rel_iqr > HIGH_NOISE_REL_IQR:
         result.warnings.append("HIGH_NOISE")
-    _note_host_load(result, device)
+    _note_contention(result, device, contention)
     with prepared.counting():
         _measure_memory(result, prepared.call, device)
         _measure_energy(result, prepared.call, device, meter, case, timing.summary.median_ms / 1e3)
@@ -323,18 +331,21 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _note_host_load(result: CaseResult, device: Device) -> None:
-    """Record the load average; on CPU, ``HOST_BUSY`` when it exceeds the logical CPU count.
+def _note_contention(result: CaseResult, device: Device, report: ContentionReport | None) -> None:
+    """Store the sampling window's contention evidence; on CPU, warn ``CPU_CONTENDED``.
 
-    Other runnable processes steal cores from torch's thread pool, whose barriers then wait
-    whole scheduler time slices: samples quantised to a few milliseconds are the symptom.
+    The judgement is the process's own (involuntary context switches while sampling, see
+    :mod:`attnbench.measure.contention`). The 1-minute load average is kept beside it as
+    context only: it reacts late and lingers after the load is gone.
     """
     load = host_load()
-    if load is None:
+    if load is not None:
+        result.metrics["host/load_avg_1m"] = load
+    if report is None:
         return
-    result.metrics["host/load_avg_1m"] = load
-    if device.kind == "cpu" and load > usable_cpus() + 0.5:
-        result.warnings.append("HOST_BUSY")
+    result.metrics.update(report.metrics())
+    if device.kind == "cpu" and report.contended:
+        result.warnings.append(CPU_CONTENDED)
 
 
 def _percent_of_peak(result: CaseResult, case: Case, peak: GpuPeak | None) -> None:

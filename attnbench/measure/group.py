@@ -46,6 +46,7 @@ from attnbench.measure.bench import (
     skeleton,
     skip_reason,
 )
+from attnbench.measure.contention import ContentionReport, ContentionWindow
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.timing import Sampler
 from attnbench.metrics.stats import PairedRatio, paired_ratio
@@ -143,10 +144,11 @@ def measure_group(
             m.result.group = group_id
             _timed(m, partial(_prepare, m, device, settings, pool))
         base = _baseline(members, baseline or DEFAULT_BASELINE)
-        _rotate(members, base, device, settings)
+        with ContentionWindow() as window:  # one window: the rotation shares the CPU alike
+            _rotate(members, base, device, settings)
         for m in members:
             if m.ok and m.sampler is not None and m.prepared is not None:
-                _timed(m, partial(_finish, m, device, settings, meter))
+                _timed(m, partial(_finish, m, device, settings, meter, window.report))
             m.result.duration_s = m.spent_s
     finally:
         device.end_case()  # captured CUDA graphs of every member: freed once the group ends
@@ -217,13 +219,20 @@ def _ratio_rule(m: Member, base: Member, target: float) -> None:
         m.sampling = False
 
 
-def _finish(m: Member, device: Device, settings: BenchSettings, meter: EnergyMeter) -> None:
+def _finish(
+    m: Member,
+    device: Device,
+    settings: BenchSettings,
+    meter: EnergyMeter,
+    contention: ContentionReport | None = None,
+) -> None:
     assert m.sampler is not None and m.prepared is not None
     if not m.sampler.samples_ms:
         return
     timing = m.sampler.result()
     with recorded(m.result, device), m.variant.call_context(m.case):
-        finish(m.result, m.variant, m.case, device, settings, meter, m.prepared, timing)
+        finish(m.result, m.variant, m.case, device, settings, meter, m.prepared, timing,
+               contention)
 
 
 def _store_ratios(members: Sequence[Member], base: Member) -> None:

@@ -101,6 +101,13 @@ _METRICS = [
     Metric("utilization/gpu_mean_pct", "%", "none", "mean GPU utilisation in the window"),
     Metric("memory/device_used_max_bytes", "bytes", "none", "NVML memory used, max"),
     Metric("host/load_avg_1m", "load", "none", "host 1-minute load average after sampling"),
+    Metric("host/invol_ctx_switches", "count", "none",
+           "involuntary context switches of the process while sampling"),
+    Metric("host/invol_ctx_switches_per_cpu_s", "1/s", "none",
+           "involuntary context switches per CPU-second the process got while sampling"),
+    Metric("host/cpu_utilisation", "fraction", "none",
+           "process CPU time / (torch threads x wall time) while sampling"),
+    Metric("host/threads", "count", "none", "torch intra-op threads while sampling"),
     Metric("telemetry/sample_period_ms", "ms", "none", "sampler period actually achieved"),
 ]
 

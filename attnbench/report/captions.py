@@ -6,7 +6,9 @@ Everything here is a plain string, shared by the console and Markdown renderers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import shlex
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from attnbench.report.rows import ShapePlan, plan_shapes
 from attnbench.results.schema import STATUS_OK, STATUSES, CaseResult, RunResult
@@ -20,7 +22,9 @@ WARNING_TEXT: dict[str, str] = {
     "ENERGY_WINDOW_TOO_SHORT": "energy window too short for the counter; energy unreliable",
     "ENERGY_COUNTER_STALLED": "NVML energy counter did not advance; energy not measured",
     "NVML_ERROR": "NVML failed during the case; telemetry missing",
-    "HOST_BUSY": "CPU load above the core count: other processes stole time from the samples",
+    "CPU_CONTENDED": "other processes took CPU time from the samples (involuntary context "
+    "switches while sampling); rerun with --threads 1 on a quieter or pinned CPU",
+    "HOST_BUSY": "(older runs) load average above the core count while sampling",
     "WARMUP_UNSTABLE": "per-call times still falling when the warm-up cap ran out",
     "FEW_SAMPLES": "fewer samples than min_samples (max_samples cut them)",
     "FEW_PAIRS": "under 6 paired rounds: ratio to baseline has no 95% interval",
@@ -78,7 +82,67 @@ def status_summary(run: RunResult) -> str:
     text = f"{len(run.cases)} cases: " + " · ".join(parts + extra)
     if run.run.get("completed") is False:
         text += " · run incomplete"
+    selection = _selection(run)
+    if selection:
+        text += f" · partial: {len(run.cases)} of {selection['planned']} planned"
     return text
+
+
+def _selection(run: RunResult) -> dict[str, Any] | None:
+    """``run.selection`` when it marks the run partial, else None."""
+    selection = run.run.get("selection")
+    if isinstance(selection, dict) and selection.get("partial") and "planned" in selection:
+        return selection
+    return None
+
+
+_SELECTING = {"--max-cases", "-k", "--keyword", "--variant", "-v"}
+"""``run`` options that choose a slice of the suite; dropped to run the rest."""
+
+
+def rest_command(args: Sequence[str], out: str) -> str:
+    """The ``attnbench run`` command that finishes a partial run into ``out``.
+
+    ``args`` are the original arguments after the program name (``run SUITE ...``). Options
+    that chose a slice (``--max-cases``, ``-k``, ``--variant``) and ``--out`` are dropped,
+    then ``--out OUT --resume`` is added: the finished cases are kept and the rest are run.
+    """
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in _SELECTING | {"--out", "-o"}:
+            skip = "=" not in arg
+            continue
+        if arg.startswith("-k") and len(arg) > 2 and not arg.startswith("--"):
+            continue  # -kPATTERN
+        kept.append(arg)
+    kept = [a for a in kept if a != "--resume"] + ["--out", out, "--resume"]
+    return "attnbench " + " ".join(shlex.quote(a) for a in kept)
+
+
+def partial_lines(run: RunResult, out: str | None) -> list[str]:
+    """What a partial run left out and how to run the rest (nothing for a whole run)."""
+    selection = _selection(run)
+    if selection is None:
+        return []
+    why = []
+    if selection.get("max_cases"):
+        why.append(f"--max-cases {selection['max_cases']}")
+    why += [f"-k {shlex.quote(str(p))}" for p in selection.get("keyword") or []]
+    why += [f"--variant {v}" for v in selection.get("variants") or []]
+    lines = [
+        f"partial run: {len(run.cases)} of {selection['planned']} planned cases"
+        + (f" ({', '.join(why)})" if why else "")
+    ]
+    argv = run.run.get("argv")
+    if out and isinstance(argv, list) and len(argv) > 1 and "run" in argv:
+        args = [str(a) for a in argv[argv.index("run") :]]
+        lines.append(f"run the rest with: {rest_command(args, out)}")
+    return lines
 
 
 def header_lines(run: RunResult, plan: ShapePlan | None = None) -> list[str]:

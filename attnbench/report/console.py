@@ -2,8 +2,13 @@
 
 Builders return renderables; :func:`render_run` is the one place that prints. Each variant
 opens its own section with a title row; numbers are right-aligned and never wrap. Why a case
-did not run is a numbered footnote under the table (in full in the JSON), so long torch
-messages never squeeze the numbers.
+did not run is a numbered footnote under the table, so long torch messages never squeeze the
+numbers: on a terminal each footnote is one line cut to the width (the JSON and ``show`` piped
+have the rest); when the output is not a terminal (a pipe, a file, CI logs) every footnote
+is printed whole.
+
+Every string that comes from a user, a suite, a plugin or torch is rendered as plain text,
+never as rich markup, so ``[enforce fail at alloc_cpu.cpp:127]`` prints as written.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from attnbench.report.baseline import Baseline, ratio_rows
 from attnbench.report.captions import (
     WARNING_TEXT,
     energy_gaps,
     header_lines,
     legend,
+    partial_lines,
     warning_lines,
 )
 from attnbench.report.format import DASH, format_ratio, format_sig, format_time
@@ -30,7 +37,6 @@ from attnbench.report.rows import (
     columns_present,
     ordered_cases,
     plan_shapes,
-    shape_key,
 )
 from attnbench.results.schema import STATUS_OK, CaseResult, RunResult
 
@@ -60,18 +66,18 @@ def _add_columns(table: Table, columns: list[Column]) -> None:
             table.add_column(header, justify="right" if col.numeric else "left", no_wrap=True)
 
 
-def _cells(row: Row, columns: list[Column]) -> list[str | Text]:
-    out: list[str | Text] = []
+def _cells(row: Row, columns: list[Column]) -> list[Text]:
+    out: list[Text] = []
     for col in columns:
         value = row.cells[col.key]
         if col.key == "shape":
-            out.append(_INDENT + value)
+            out.append(Text(_INDENT + value))
         elif col.key == "status":
             out.append(Text(value, style=STATUS_STYLE.get(value, "")))
         elif col.key == "notes":
             out.append(Text(value, style="yellow" if row.case.status == STATUS_OK else "dim"))
         else:
-            out.append(value)
+            out.append(Text(value))
     return out
 
 
@@ -119,8 +125,12 @@ def results_table(run: RunResult, console: Console | None = None) -> Table:
     return _results_table(report, _fit(report, console)[0])
 
 
-def render_run(run: RunResult, console: Console) -> None:
-    """Print header lines, the results table, the legend, reasons and warning meanings."""
+def render_run(run: RunResult, console: Console, source: str | None = None) -> None:
+    """Print header lines, the results table, the legend, reasons and warning meanings.
+
+    ``source`` is the result file's path as the user named it; for a partial run the notes
+    then end with the command that runs the rest into it.
+    """
     report = build_report(run)
     lines = header_lines(run, report.plan)
     console.print(Text(lines[0], style="bold"), soft_wrap=False)
@@ -134,23 +144,25 @@ def render_run(run: RunResult, console: Console) -> None:
     if dropped:
         hidden = ", ".join(c.header for c in dropped)
         _print_notes(console, [f"hidden to fit {console.width} columns: {hidden}"])
-    _print_notes(console, [f"[{i}] {r}" for i, r in enumerate(report.reasons, 1)])
+    _print_notes(console, footnotes(report.reasons, whole=not console.is_terminal))
     _print_notes(console, warning_lines(run.cases))
     _print_notes(console, [f"energy n/a: {r}" for r in energy_gaps(run.cases)])
+    if source is not None:
+        _print_notes(console, partial_lines(run, source))
 
 
-def _print_notes(console: Console, lines: list[str]) -> None:
-    """Each line on one line of the console, cut with an ellipsis when too long."""
-    for line in lines:
-        console.print(Text(line, style="dim"), no_wrap=True, overflow="ellipsis", crop=True)
+def footnotes(reasons: list[str], whole: bool) -> list[str]:
+    """``[n] reason`` lines: the first line of each reason, or (``whole``) every line.
 
-
-def _baselines(cases: list[CaseResult], baseline_variant: str) -> dict[tuple[object, ...], float]:
-    out: dict[tuple[object, ...], float] = {}
-    for case in cases:
-        median = case.metric("time/median_ms")
-        if case.variant == baseline_variant and case.status == STATUS_OK and median:
-            out.setdefault(shape_key(case.params), median)
+    Continuation lines of a whole reason are indented under the text of its first line.
+    """
+    out = []
+    for i, reason in enumerate(reasons, 1):
+        mark = f"[{i}] "
+        lines = reason.splitlines() or [""]
+        out.append(mark + lines[0])
+        if whole:
+            out += [" " * len(mark) + line for line in lines[1:]]
     return out
 
 
@@ -163,62 +175,71 @@ def stored_baseline(run: RunResult) -> str | None:
     return None
 
 
-def _paired(case: CaseResult, baseline_variant: str, by_id: dict[str, CaseResult]) -> bool:
+def _paired(case: CaseResult, baseline: Baseline, by_id: dict[str, CaseResult]) -> bool:
+    """True when ``case`` carries a paired ratio measured against this very baseline."""
     base = by_id.get(case.baseline)
     return (
-        base is not None
-        and base.variant == baseline_variant
-        and case.metric("ratio/to_baseline") is not None
+        base is not None and baseline.matches(base) and case.metric("ratio/to_baseline") is not None
     )
 
 
-def ratio_table(run: RunResult, baseline_variant: str | None = None) -> Table:
-    """Each ok case's time as a multiple of ``baseline_variant`` at the same shape.
+def _print_notes(console: Console, lines: list[str]) -> None:
+    """Plain-text lines. On a terminal each is cut to the width with an ellipsis; otherwise
+    each is printed whole (long lines continue on the next line, nothing is lost)."""
+    for line in lines:
+        if console.is_terminal:
+            console.print(Text(line, style="dim"), no_wrap=True, overflow="ellipsis", crop=True)
+        else:
+            console.print(Text(line, style="dim"), soft_wrap=True)
 
-    Where the case was measured in a comparison group with that baseline, the ratio is the
-    stored paired one (median of per-round ratios, with its 95% interval, basis
-    ``paired n=…``). Otherwise it falls back to the ratio of the two separately taken
-    medians, with no interval, and says so (basis ``unpaired``). ``2.00×`` means twice the
-    baseline's time (slower), ``0.500×`` half (faster). Shapes where the baseline did not
-    run ok show ``–``; the baseline's own rows are left out.
 
-    Args:
-        run: the run.
-        baseline_variant: None uses the run's stored baseline, else ``softmax.sdpa``.
+def ratio_table(run: RunResult, baseline_variant: str | Baseline | None = None) -> Table:
+    """Each ok case's time as a multiple of the baseline's at the same shape.
+
+    ``baseline_variant`` is a full variant name or a :class:`Baseline` from
+    :func:`~attnbench.report.baseline.resolve_baseline` (family names and pinned parameters);
+    None uses the run's stored baseline, else ``softmax.sdpa``. Where the case was measured
+    in a comparison group with that baseline, the ratio is the stored paired one (median of
+    per-round ratios, with its 95% interval, basis ``paired n=…``). Otherwise it falls back to
+    the ratio of the two separately taken medians, with no interval, and says so (basis
+    ``unpaired``). ``2.00×`` means twice the baseline's time (slower), ``0.500×`` half
+    (faster). Shapes where the baseline did not run ok show ``–``; the baseline's own rows
+    are left out.
     """
-    baseline_variant = baseline_variant or stored_baseline(run) or "softmax.sdpa"
-    cases = ordered_cases(run.cases)
+    if isinstance(baseline_variant, Baseline):
+        baseline = baseline_variant
+    else:
+        baseline = Baseline(baseline_variant or stored_baseline(run) or "softmax.sdpa")
+    rows = ratio_rows(run, baseline)
     by_id = {c.case_id: c for c in run.cases}
-    base = _baselines(cases, baseline_variant)
-    plan = plan_shapes(cases)
+    plan = plan_shapes(ordered_cases(run.cases))
     table = _new_table()
-    table.title = f"time relative to {baseline_variant}"
+    table.title = Text(f"time relative to {baseline.label}")
     for header, right in (
         ("variant", False),
         ("shape", False),
         ("median", True),
-        (baseline_variant, True),
+        (baseline.label, True),
         ("× baseline", True),
         ("95% interval", True),
         ("basis", False),
     ):
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
+        table.add_column(Text(header), justify="right" if right else "left", no_wrap=True)
     previous = None
     bases: list[str] = []
-    for case in cases:
-        median = case.metric("time/median_ms")
-        if case.variant == baseline_variant or case.status != STATUS_OK or median is None:
-            continue
-        if _paired(case, baseline_variant, by_id):
+    for row in rows:
+        case = row.case
+        if _paired(case, baseline, by_id):
             cells = _paired_cells(case, by_id[case.baseline])
         else:
-            cells = _unpaired_cells(median, base.get(shape_key(case.params)))
+            cells = _unpaired_cells(row.median_ms, row.baseline_ms)
         bases.append(cells[-1].split(" ")[0])
         shown = case.variant if case.variant != previous else ""
-        table.add_row(shown, plan.shape(case), format_time(median), *cells)
+        table.add_row(Text(shown), Text(plan.shape(case)), format_time(row.median_ms), *cells)
         previous = case.variant
-    paired, unpaired = bases.count("paired"), bases.count("unpaired")
-    table.caption = _ratio_caption(baseline_variant, bool(base), paired, unpaired)
+    any_base = any(baseline.matches(c) and c.status == STATUS_OK for c in run.cases)
+    table.caption = _ratio_caption(baseline.label, any_base, bases.count("paired"),
+                                   bases.count("unpaired"))
     return table
 
 

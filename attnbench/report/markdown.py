@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from attnbench.report.baseline import Baseline, ratio_rows
 from attnbench.report.captions import (
     WARNING_TEXT,
     energy_gaps,
@@ -15,10 +16,18 @@ from attnbench.report.captions import (
     legend,
     warnings_seen,
 )
-from attnbench.report.rows import Column, Report, build_report, columns_present
+from attnbench.report.format import DASH, format_ratio, format_time
+from attnbench.report.rows import (
+    Column,
+    Report,
+    build_report,
+    columns_present,
+    ordered_cases,
+    plan_shapes,
+)
 from attnbench.results.schema import RunResult
 
-__all__ = ["to_markdown"]
+__all__ = ["ratio_markdown", "to_markdown"]
 
 _REASON_WIDTH = 300
 """Longest reason kept in a footnote; the JSON has the full text."""
@@ -89,4 +98,31 @@ def to_markdown(run: RunResult) -> str:
     notes = _notes(run)
     if notes:
         parts += ["", "**Notes**", "", *notes]
+    return "\n".join(parts) + "\n"
+
+
+def ratio_markdown(run: RunResult, baseline: Baseline) -> str:
+    """The ratio-to-baseline table (``show -f markdown --ratio-to``) as Markdown."""
+    plan = plan_shapes(ordered_cases(run.cases))
+    rows = []
+    for row in ratio_rows(run, baseline):
+        ref = row.baseline_ms
+        rows.append([
+            _code(escape(row.case.variant)),
+            escape(plan.shape(row.case)),
+            format_time(row.median_ms),
+            DASH if ref is None else format_time(ref),
+            DASH if row.ratio is None else format_ratio(row.ratio),
+        ])
+    label = escape(baseline.label)
+    parts = [f"**Median time relative to `{label}`**", ""]
+    if not any(baseline.matches(c) and c.status == "ok" for c in run.cases):
+        parts += [f"No ok `{label}` case in this run.", ""]
+    parts.append(tabulate(
+        rows,
+        headers=["variant", "shape", "median", label, "× baseline"],
+        tablefmt="github",
+        colalign=["left", "left", "right", "right", "right"],
+        disable_numparse=True,
+    ))
     return "\n".join(parts) + "\n"

@@ -245,8 +245,13 @@ def paired_ratio_cell(case: CaseResult) -> str | None:
 
 def reason_line(case: CaseResult) -> str:
     """``status: first line of the reason`` for a case that did not run ok."""
+    return reason_text(case).splitlines()[0]
+
+
+def reason_text(case: CaseResult) -> str:
+    """``status: the whole reason`` (every line) for a case that did not run ok."""
     text = case.reason.strip()
-    return f"{case.status}: {text.splitlines()[0] if text else 'no reason recorded'}"
+    return f"{case.status}: {text if text else 'no reason recorded'}"
 
 
 def case_cells(case: CaseResult, shape: str, ref: int | None = None) -> dict[str, str]:
@@ -268,7 +273,8 @@ def case_cells(case: CaseResult, shape: str, ref: int | None = None) -> dict[str
 class Report:
     """A run laid out for reporting: rows in order, the shape plan, reason footnotes.
 
-    ``reasons[i]`` is footnote ``[i + 1]``; cases with the same status and reason share one.
+    ``reasons[i]`` is footnote ``[i + 1]``, the whole reason (it may span lines); cases with
+    the same status and reason share one.
     """
 
     rows: list[Row]
@@ -285,7 +291,7 @@ def build_report(run: RunResult) -> Report:
     for case in ordered_cases(run.cases):
         ref = None
         if case.status != STATUS_OK:
-            ref = refs.setdefault(reason_line(case), len(refs) + 1)
+            ref = refs.setdefault(reason_text(case), len(refs) + 1)
         cells = case_cells(case, plan.shape(case), ref)
         rows.append(Row(case, cells, case.variant != previous))
         previous = case.variant

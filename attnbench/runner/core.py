@@ -19,10 +19,13 @@ import datetime as dt
 import functools
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import torch
 
 from attnbench import __version__, variants
 from attnbench.case import Case
@@ -30,7 +33,7 @@ from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure import canary
-from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case
+from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case, usable_cpus
 from attnbench.measure.energy import EnergyMeter
 from attnbench.measure.group import measure_group
 from attnbench.measure.meters import make_meter
@@ -47,7 +50,9 @@ from attnbench.runner.guard import guarded_skip
 from attnbench.runner.isolate import Isolation, WorkerContext, WorkerSpec, run_isolated
 from attnbench.runner.schedule import Group, pending_groups, plan_groups
 from attnbench.runner.shard import shard_cases
-from attnbench.suite.expand import expand
+from attnbench.suite.digest import changes
+from attnbench.suite.expand import expand, filter_variants
+from attnbench.suite.keyword import select_by_keyword
 from attnbench.suite.schema import Suite, TimingSettings
 
 
@@ -116,14 +121,15 @@ def new_run(suite: Suite, device: Device, meter: EnergyMeter, settings: BenchSet
             "description": suite.description,
             "path": suite.path,
             "content_hash": suite.content_hash,
+            "document": suite.document,
             "case_count": 0,
         },
         environment=collect_environment(),
         git=git_info(),
         settings={
             "device": device.describe(),
-            "timing": asdict(settings.timing),
-            "flush": device.flush_mode,
+            # the flush mode in effect: cold/hot on a GPU, none on a CPU (one flush setting)
+            "timing": {**asdict(settings.timing), "flush": device.flush_mode},
             "power": {**asdict(suite.power), **meter.status()},
             "check": settings.check,
             "seed": settings.seed,
@@ -150,13 +156,78 @@ def _peak(dev: Device) -> GpuPeak | None:
     ).peak
 
 
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run the block with ``threads`` torch intra-op threads (None: leave torch's choice).
+
+    Yields the thread count in effect; the previous count is restored afterwards, so a
+    library caller's process is left as it was.
+    """
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise InputError(f"threads must be a positive integer, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _cpu_settings(threads: int, requested: int | None) -> dict[str, Any]:
+    """``settings.cpu``: the threads in effect, what was asked, and what the CPU allows."""
+    usable = usable_cpus()
+    return {
+        "threads": threads,
+        "threads_requested": requested,
+        "interop_threads": torch.get_num_interop_threads(),
+        "usable_cpus": usable,
+        "oversubscribed": threads > usable,
+    }
+
+
+def selection_record(
+    planned: int, selected: int, max_cases: int | None, keyword: Sequence[str],
+    variants_only: Sequence[str] = (),
+) -> dict[str, Any]:
+    """``run.selection``: how many cases the suite (and shard) plans, and how many were chosen.
+
+    ``partial`` is True when ``-k``, ``--variant`` or ``--max-cases`` left cases out (and,
+    once the run ends, while the file holds fewer cases than planned, ``done``), so a reader
+    never takes a slice for the whole suite.
+    """
+    return {
+        "planned": planned,
+        "selected": selected,
+        "max_cases": max_cases,
+        "keyword": list(keyword),
+        "variants": list(variants_only),
+        "partial": selected < planned,
+    }
+
+
+def _count_done(run: RunResult, planned: int) -> None:
+    """Record how many cases the file holds; ``partial`` while that is short of the plan."""
+    selection = run.run.setdefault("selection", {"planned": planned})
+    selection["done"] = len(run.cases)
+    selection["partial"] = len(run.cases) < int(selection.get("planned", planned))
+
+
 def _resume_from(path: Path, suite: Suite) -> RunResult:
     previous = load_results(path)
     if previous.suite.get("content_hash") != suite.content_hash:
+        old = previous.suite.get("document")
+        if old is None:
+            what = (
+                "it does not record the suite's content (written by an older attnbench), so "
+                "what changed cannot be shown"
+            )
+        else:
+            what = "changed: " + "; ".join(changes(old, suite.document))
         raise InputError(
-            f"--resume: {path} was written by a different suite (content hash "
-            f"{previous.suite.get('content_hash')!r} vs {suite.content_hash!r}); "
-            "use a new --out path or rerun without --resume"
+            f"--resume: {path} was written by a different suite ({what}); comments and "
+            "layout do not count, values do. Use a new --out path, undo the change, or rerun "
+            "without --resume"
         )
     return previous
 
@@ -171,6 +242,9 @@ def run_suite(
     max_cases: int | None = None,
     check: str | None = None,
     progress: Progress | None = None,
+    keyword: Sequence[str] = (),
+    threads: int | None = None,
+    variant: Sequence[str] = (),
     isolation: Isolation | None = None,
     profile_dir: str | Path | None = None,
     cases: Sequence[Case] | None = None,
@@ -188,9 +262,14 @@ def run_suite(
         resume: keep finished cases (ok, skipped, oom) from ``out`` and run the rest; a
             comparison group with any case left is measured again whole.
         shard: (K, N) to run part K of N (1-based), cost-balanced with groups kept whole.
-        max_cases: stop after this many cases.
+        max_cases: stop after this many cases (applied after ``keyword`` and ``shard``).
         check: ``reduced`` | ``full`` | ``off``; None uses the suite's.
         progress: sink for progress events.
+        keyword: ``-k`` patterns over case ids (any matches; see :mod:`attnbench.suite.keyword`),
+            applied before sharding and ``max_cases``.
+        threads: torch intra-op threads for the run; None uses ``suite.cpu.threads``, then
+            torch's default. Restored when the run ends.
+        variant: run only these variants (``--variant``: full names or families).
         isolation: run each case in a spawned worker (``run --isolate``), see ``isolate``.
         profile_dir: profile every ok case into this directory (``run --profile``; see
             :mod:`attnbench.measure.profile`), after it was measured.
@@ -199,21 +278,56 @@ def run_suite(
 
     Raises:
         EnvironmentUnavailable: the device, or required power measurement, is missing.
+        InputError: a bad ``keyword`` pattern, or one that matches no case.
     """
     ranks = distributed.detect() if cases is None else None
     if ranks is not None:
         return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
                             max_cases=max_cases, check=check, progress=progress,
                             isolation=isolation, profile_dir=profile_dir)
+    requested = threads if threads is not None else suite.cpu.threads
+    with torch_threads(requested) as in_effect:
+        return _run(
+            suite, device, out=out, resume=resume, shard=shard, max_cases=max_cases,
+            check=check, progress=progress, keyword=keyword, threads=(in_effect, requested),
+            variant=variant, isolation=isolation, profile_dir=profile_dir, cases=cases,
+        )
+
+
+def _run(
+    suite: Suite,
+    device: str | None,
+    *,
+    out: str | Path | None,
+    resume: bool,
+    shard: tuple[int, int] | None,
+    max_cases: int | None,
+    check: str | None,
+    progress: Progress | None,
+    keyword: Sequence[str],
+    threads: tuple[int, int | None],
+    variant: Sequence[str],
+    isolation: Isolation | None,
+    profile_dir: str | Path | None,
+    cases: Sequence[Case] | None,
+) -> RunResult:
     sink = progress or NullProgress()
+    if cases is None:
+        planned = len(select_cases(expand(suite), shard, None, suite.timing))
+        narrowed = expand(filter_variants(suite, variant))
+        matching = select_by_keyword(narrowed, keyword, lambda c: c.case_id)
+        cases = select_cases(matching, shard, max_cases, suite.timing)
+    else:  # a torchrun rank's share, selected by the caller
+        cases = list(cases)
+        planned = len(cases)
     dev = get_device(device or suite.device, flush=suite.timing.flush,
                      cuda_graph=suite.timing.cuda_graph)
-    if cases is None:
-        cases = select_cases(expand(suite), shard, max_cases, suite.timing)
     meter = make_meter(dev, suite.power)
     if suite.power.enabled == "on" and not meter.available:
         raise EnvironmentUnavailable(f"power.enabled is 'on' but {meter.status()['reason']}")
-    settings = BenchSettings(suite.timing, check or suite.check, suite.seed, _peak(dev))
+    settings = BenchSettings(
+        suite.timing, check or suite.check, suite.seed, _peak(dev), threads=threads[0]
+    )
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         if not resume:
@@ -226,7 +340,9 @@ def run_suite(
         run = new_run(suite, dev, meter, settings)
         run.settings["power"]["idle_w"] = meter.idle_power_w()
         run.settings["peak"] = settings.peak.to_dict() if settings.peak else None
+    run.settings["cpu"] = _cpu_settings(*threads)
     run.suite["case_count"] = len(cases)
+    run.run["selection"] = selection_record(planned, len(cases), max_cases, keyword, variant)
     if suite.timing.cuda_graph and dev.kind != "cuda":
         run.run["warnings"] = [
             "CUDA_GRAPH_UNAVAILABLE: timing.cuda_graph applies to CUDA devices only; "
@@ -253,6 +369,7 @@ def run_suite(
         run.run["finished_utc"] = _utc_now()
     finally:
         meter.close()
+        _count_done(run, planned)
         writer.close()
     return run
 

@@ -120,6 +120,10 @@ def _worker_main(conn: Connection, spec: WorkerSpec, cases: list[Case]) -> None:
         for module in spec.plugins:
             variants.load_module(module)
         variants.names()  # loads the built-in families and the entry-point plugins
+        if spec.settings.threads is not None:
+            import torch
+
+            torch.set_num_threads(spec.settings.threads)  # the parent's --threads
         dev = get_device(spec.device, flush=spec.flush, cuda_graph=spec.cuda_graph)
         meter = make_meter(dev, spec.power)
         job = _import_job(spec.job)

@@ -35,6 +35,7 @@ Keys (``*`` required)::
              interleave: bool}   # interleave (default true): comparison groups in rotation
     power: {enabled: auto | on | off, min_window_s, sample_period_ms, cooldown_s,
             idle_baseline_s, throttle_fraction}
+    cpu: {threads: N}            # torch intra-op threads (run --threads N overrides it)
     check: reduced               # reduced | full | off
     seed: 0
     baseline: softmax.sdpa       # paired ratios against this variant (default softmax.sdpa)
@@ -53,7 +54,6 @@ tokens (``axes: {seq_len: [1024, 2048, 4096, 8192]}``) while the others go on to
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -62,6 +62,7 @@ from typing import Any
 
 from attnbench import variants
 from attnbench.errors import InputError, SuiteError, UnknownVariantError
+from attnbench.suite.digest import digest, document
 from attnbench.suite.entries import read_dtypes, read_passes, read_suite_axes, read_variants
 from attnbench.suite.expand import count_cases, expand
 from attnbench.suite.fields import Reader, read_optional, suggest
@@ -70,6 +71,7 @@ from attnbench.suite.schema import (
     FLUSH_MODES,
     POWER_MODES,
     SUITE_VERSION,
+    CpuSettings,
     PowerSettings,
     Suite,
     TimingSettings,
@@ -78,7 +80,7 @@ from attnbench.suite.yamlpos import YNode, apply_override, parse, parse_override
 
 TOP_KEYS = (
     "version", "name", "description", "device", "dtype", "pass",
-    "axes", "variants", "timing", "power", "check", "seed", "baseline",
+    "axes", "variants", "timing", "power", "cpu", "check", "seed", "baseline",
 )  # fmt: skip
 REQUIRED_TOP = {
     "version": "add 'version: 1' as the first line",
@@ -150,11 +152,18 @@ def load_suite_text(
 
 
 def content_hash(data: bytes, overrides: Sequence[str] = ()) -> str:
-    """sha256 hex of the file's bytes, followed by each override (``\\n--set KEY=VALUE``)."""
-    digest = hashlib.sha256(data)
+    """The suite's identity: sha256 of its parsed content after ``--set`` overrides.
+
+    Comments, blank lines, key order and YAML style do not change it (see
+    :mod:`attnbench.suite.digest`); any value does.
+    """
+    text = data.decode("utf-8")
+    root = parse(text, "<suite>")
     for override in overrides:
-        digest.update(b"\n--set " + override.encode("utf-8"))
-    return digest.hexdigest()
+        keys, value = parse_override(override, "<suite>")
+        if root is not None:
+            apply_override(root, keys, value, "<suite>")
+    return digest(document(root))
 
 
 def _load(
@@ -173,7 +182,8 @@ def _load(
         apply_override(root, keys, value, path)
     suite = _suite(reader, root)
     _check_baseline(reader, root, suite)
-    suite = dataclasses.replace(suite, path=path, content_hash=content_hash(data, overrides))
+    doc = document(root)
+    suite = dataclasses.replace(suite, path=path, content_hash=digest(doc), document=doc)
     _check_size(suite, max_total_cases)
     expand(suite)  # rejects cases a variant cannot run and duplicate case ids
     return suite
@@ -197,7 +207,7 @@ def _suite(r: Reader, root: YNode) -> Suite:
     optional = partial(read_optional, top)
     axes = read_suite_axes(r, top["axes"])
     return Suite(
-        name=r.text(top["name"], "name"),
+        name=_name(r, top["name"]),
         description=optional("description", partial(r.text, what="description"), ""),
         device=optional("device", partial(_device, r), "auto"),
         dtypes=optional("dtype", partial(read_dtypes, r), ("fp32",)),
@@ -209,6 +219,7 @@ def _suite(r: Reader, root: YNode) -> Suite:
         variants=read_variants(r, top["variants"]),
         timing=optional("timing", partial(_settings, r, TimingSettings, _TIMING), TimingSettings()),
         power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),
+        cpu=optional("cpu", partial(_settings, r, CpuSettings, _CPU), CpuSettings()),
         check=optional("check", partial(_check, r), "reduced"),
         seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
         baseline=optional("baseline", partial(_baseline, r), None),
@@ -234,6 +245,21 @@ def _check_baseline(r: Reader, root: YNode, suite: Suite) -> None:
             f"baseline {suite.baseline!r} is not one of the suite's variants",
             f"the suite's variants: {', '.join(listed)}",
         )
+
+
+def _name(r: Reader, node: YNode) -> str:
+    """The suite name; it names the default result file, so it must be one path segment."""
+    name = r.text(node, "name")
+    bad = [c for c in ("/", "\\", "\0") if c in name]
+    if bad or ".." in name or name.startswith(".") or not name.strip():
+        why = f"contains {bad[0]!r}" if bad else "contains '..'" if ".." in name else (
+            "starts with '.'" if name.startswith(".") else "is empty")
+        r.fail(
+            node,
+            f"name {name!r} {why}; it becomes the result file name results/<name>-<time>.json",
+            "use letters, digits, '_', '-' and '.' (not '..'), e.g. 'name: long_context'",
+        )
+    return name
 
 
 def _version(r: Reader, node: YNode) -> None:
@@ -342,4 +368,5 @@ _POWER: dict[str, Callable[..., Any]] = {
     "idle_baseline_s": Reader.number,
     "throttle_fraction": partial(Reader.number, positive=True, maximum=1.0),
 }
+_CPU: dict[str, Callable[..., Any]] = {"threads": Reader.integer}
 assert tuple(_TIMING) == TIMING_KEYS and tuple(_POWER) == POWER_KEYS

@@ -94,6 +94,18 @@ class PowerSettings:
 
 
 @dataclass(frozen=True)
+class CpuSettings:
+    """CPU settings (``cpu:`` in a suite).
+
+    Attributes:
+        threads: torch intra-op threads (``torch.set_num_threads``) for the run; None keeps
+            torch's default (one per core). ``attnbench run --threads N`` overrides it.
+    """
+
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
 class VariantRef:
     """One entry of ``variants:``; ``name`` is the resolved ``family.impl``.
 
@@ -134,12 +146,16 @@ class Suite:
         variants: the variants to run, in suite order.
         timing: sampling settings.
         power: energy settings.
+        cpu: CPU settings (torch threads).
         check: correctness check mode: ``reduced`` (capped copy), ``full``, ``off``.
         seed: input seed.
         baseline: the variant (``family.impl``) paired ratios are taken against; None means
             ``softmax.sdpa`` in the groups where it runs.
         path: file the suite came from (None when built in code).
-        content_hash: sha256 hex of the file's bytes, then of each ``--set`` override.
+        content_hash: sha256 hex of the parsed suite after ``--set`` overrides (comments and
+            layout do not change it; see :mod:`attnbench.suite.digest`).
+        document: the parsed suite as plain JSON values (what the hash covers); stored in
+            result files so a refused ``--resume`` can say what changed.
         zips: groups of shape axes iterated in lockstep (``axes.zip``) instead of as a
             product; each group's axes have equal lengths.
         tokens: the constant-token axis (``axes.tokens``): batch = tokens / seq_len for each
@@ -158,6 +174,7 @@ class Suite:
     passes: tuple[str, ...] = ("fwd",)
     timing: TimingSettings = field(default_factory=TimingSettings)
     power: PowerSettings = field(default_factory=PowerSettings)
+    cpu: CpuSettings = field(default_factory=CpuSettings)
     check: str = "reduced"
     seed: int = 0
     baseline: str | None = None
@@ -166,3 +183,4 @@ class Suite:
     zips: tuple[tuple[str, ...], ...] = ()
     tokens: tuple[int, ...] = ()
     positions: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    document: Any = field(default=None, compare=False)

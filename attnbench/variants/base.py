@@ -2,9 +2,9 @@
 
 A variant is a small class with a frozen :class:`VariantInfo`, a ``forward`` that is timed, a
 ``reference`` written straight from the math (run in float64 on the CPU for correctness
-checks), and analytic cost models. FLOPs follow ``reference/variants.md``: matmul FLOPs only,
-2 per multiply-add; causal halves the count only for kernels that skip masked work
-(``VariantInfo.skips_masked``); exponentials are counted separately.
+checks), and analytic cost models. FLOPs count matmul work only, 2 per multiply-add; causal
+halves the count only for kernels that skip masked work (``VariantInfo.skips_masked``);
+exponentials are counted separately. Each family's module docstring states its math.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, ClassVar, cast
 import torch
 
 from attnbench.case import Case
+from attnbench.errors import UnsupportedCase
 from attnbench.variants._masks import case_pairs, expand_kv, keys_read, visible_mask
 
 Inputs = dict[str, torch.Tensor]
@@ -122,7 +123,25 @@ class Variant(ABC):
 
     # ----------------------------------------------------------------- running
     def __call__(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        """``forward`` for a case this variant supports.
+
+        Raises:
+            UnsupportedCase: ``unsupported(case)`` says no (causal for a variant without a
+                mask, an unknown or out-of-range parameter), with the message the CLI shows.
+
+        The check runs once per case object: the case last found supported is remembered, so
+        the timed loop, which passes the same case every call, pays one identity test.
+        """
+        if case is not self.__dict__.get("_supported_case"):
+            self.require_supported(case)
         return self.forward(inputs, case)
+
+    def require_supported(self, case: Case) -> None:
+        """Raise :class:`UnsupportedCase` unless this variant can run ``case`` (any device)."""
+        why = self.unsupported(case)
+        if why:
+            raise UnsupportedCase(why)
+        self.__dict__["_supported_case"] = case
 
     @abstractmethod
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:

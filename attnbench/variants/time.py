@@ -1,6 +1,6 @@
 """Self-attention with a functional time representation (V7; Xu et al., NeurIPS 2019).
 
-Timestamps t [B, N] (seconds, float32 by default; any float dtype is accepted) feed a Bochner
+Timestamps t [B, N] (Unix seconds, float64 by default; any float dtype is accepted) feed a Bochner
 feature map with m = ``frequencies`` frequencies ω_k = 10^(−a_k) rad/s, a_k = linspace(0, 8, m)
 (the official initialisation): Φ(t) = [cos(ω t), sin(ω t)], width 2m, so that
 Φ(t_i)·Φ(t_j) = Σ_k cos(ω_k (t_i − t_j)), a translation-invariant kernel.
@@ -42,6 +42,7 @@ from attnbench.variants.registry import register
 
 T0 = 1.7e9  # seconds: a realistic Unix time
 MEAN_GAP_S = 3600.0  # mean spacing of generated events (exponential gaps)
+MIN_GAP_S = 1e-3  # the smallest gap between two events: no two share a timestamp
 FREQUENCIES = ParamSpec("frequencies", 16, int, "m, number of time frequencies", minimum=1)
 
 
@@ -107,10 +108,15 @@ class _Time(Variant):
         return int(self.param(case, "frequencies"))
 
     def extra_inputs(self, case: Case, gen: torch.Generator) -> Inputs:
-        """``t`` [B, N] float32: 1.7e9 s plus cumulative exponential gaps (mean 1 h)."""
+        """``t`` [B, N] float64 Unix seconds: 1.7e9 s plus cumulative gaps of 1 ms plus an
+        exponential (mean 1 h), strictly increasing.
+
+        float64 keeps the spacing real: at 1.7e9 s its resolution is 2.4e-7 s, while float32
+        would round every timestamp to a multiple of 128 s and make close events equal.
+        """
         u = torch.rand(case.batch, case.seq_len, generator=gen, dtype=torch.float64)
-        gaps = -MEAN_GAP_S * torch.log1p(-u)
-        return {"t": (T0 + gaps.cumsum(dim=-1)).float()}
+        gaps = MIN_GAP_S - MEAN_GAP_S * torch.log1p(-u)
+        return {"t": T0 + gaps.cumsum(dim=-1)}
 
     def forward_flops(self, case: Case) -> int:
         pairs = score_pairs(case, self.info.skips_masked)
@@ -122,10 +128,10 @@ class _Time(Variant):
         return super().exp_count(case) + 2 * case.batch * case.seq_len * self.m(case)
 
     def bytes_moved(self, case: Case) -> int:
-        """q, k, v read once, t (fp32) read once, the output written once."""
+        """q, k, v read once, t (float64) read once, the output written once."""
         e = element_size(case.dtype)
         b, h, n = case.batch, case.heads, case.seq_len
-        return e * b * h * n * (2 * case.head_dim + 2 * case.dv) + 4 * b * n
+        return e * b * h * n * (2 * case.head_dim + 2 * case.dv) + 8 * b * n
 
     def memory_bytes(self, case: Case) -> int:
         """Output, augmented q' and k' ([B, H, N, D + 2m] each), row statistics."""

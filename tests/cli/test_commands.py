@@ -100,7 +100,8 @@ def test_check_exits_1_on_a_mismatch(cli: Cli) -> None:
         _classes.pop("testonly.offbyone", None)
         _defaults.pop("testonly", None)
     assert r.code == 1
-    assert "MISMATCH" in r.out and "mismatch(es)" in r.out
+    assert "MISMATCH" in r.out
+    assert "check: 1 variant, 4 cases: 0 ok, 4 mismatches, 0 skipped" in r.out
 
 
 def test_check_falls_back_to_forward_where_backward_cannot_run(cli: Cli) -> None:

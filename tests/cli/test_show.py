@@ -142,7 +142,8 @@ def test_ratio_to_prints_times_relative_to_a_variant(run_file: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--ratio-to", "softmax.sdp"], "Did you mean 'softmax.sdpa'?"),
-     (["--ratio-to", "softmax.sdpa", "-f", "csv"], "--ratio-to works with --format table")],
+     (["--ratio-to", "softmax.sdpa", "-f", "csv"],
+      "--ratio-to works with --format table or markdown")],
 )
 def test_ratio_to_mistakes_exit_2(
     run_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -155,3 +156,27 @@ def test_ratio_to_mistakes_exit_2(
         main()
     assert done.value.code == 2
     assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_markdown_with_ratio_to_a_family(run_file: Path) -> None:
+    result = runner.invoke(_app(), ["show", str(run_file), "-f", "markdown", "--ratio-to", "cog"])
+    assert result.exit_code == 0, result.output
+    assert normalise(result.stdout).startswith((GOLDEN / "run.md").read_text(encoding="utf-8"))
+    assert "**Median time relative to `cog.streaming`**" in result.stdout
+
+
+def test_ratio_to_a_swept_variant_needs_a_pinned_value(
+    run_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from attnbench.cli import main
+
+    monkeypatch.setattr("sys.argv", ["attnbench", "show", str(run_file), "--ratio-to",
+                                     "sinkhorn.log"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "sinkhorn.log[iters=1], sinkhorn.log[iters=5]" in err
+    result = runner.invoke(_app(), ["show", str(run_file), "--ratio-to", "sinkhorn.log[iters=5]"])
+    assert result.exit_code == 0, result.output
+    assert "median time relative to sinkhorn.log[iters=5]" in " ".join(result.stdout.split())

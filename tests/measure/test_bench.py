@@ -155,18 +155,31 @@ def test_sdpa_falling_back_to_math_is_flagged() -> None:
     assert pinned.backend == "sdpa.math" and "BACKEND_FALLBACK" not in pinned.warnings
 
 
-def test_host_busy_when_load_exceeds_usable_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_average_is_context_only_contention_comes_from_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import attnbench.measure.bench as bench
+    import attnbench.measure.contention as contention
 
     c = Case(1, 2, 32, 8, False, "fp32", {}, "softmax.naive", "fwd")
     settings = BenchSettings(FAST.timing, check="off")
     monkeypatch.setattr(bench, "usable_cpus", lambda: 2)
     monkeypatch.setattr(bench, "host_load", lambda: 5.0)
-    busy = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
-    assert "HOST_BUSY" in busy.warnings and busy.metrics["host/load_avg_1m"] == 5.0
-    monkeypatch.setattr(bench, "host_load", lambda: 2.0)
-    calm = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
-    assert "HOST_BUSY" not in calm.warnings
+    calm = iter([contention.Usage(0.0, 0.0, 100, 0), contention.Usage(1.0, 1.0, 101, 0)])
+    monkeypatch.setattr(contention, "read_usage", lambda: next(calm))
+    loaded = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
+    assert loaded.metrics["host/load_avg_1m"] == 5.0  # recorded, not judged
+    assert "HOST_BUSY" not in loaded.warnings and "CPU_CONTENDED" not in loaded.warnings
+    assert loaded.metrics["host/invol_ctx_switches"] == 1.0
+
+    monkeypatch.setattr(bench, "host_load", lambda: 0.1)
+    busy = iter([contention.Usage(0.0, 0.0, 0, 0), contention.Usage(1.0, 0.5, 150, 0)])
+    monkeypatch.setattr(contention, "read_usage", lambda: next(busy))
+    stolen = measure_case(variants.get("softmax.naive"), c, CpuDevice(), settings, METER)
+    assert "CPU_CONTENDED" in stolen.warnings
+    assert stolen.metrics["host/invol_ctx_switches"] == 150.0
+    assert stolen.metrics["host/cpu_utilisation"] == pytest.approx(
+        0.5 / stolen.metrics["host/threads"])
 
 
 def test_pinned_backend_is_entered_once_per_case_not_per_call(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 
+from rich.console import Console
 from rich.table import Table
 
 from attnbench.report.captions import header_lines
@@ -27,7 +29,22 @@ def test_render_run_narrow_console_drops_columns_golden(run_result: RunResult) -
     text = render(run_result, width=80)
     check_golden("run_80.txt", text)
     assert "hidden to fit 80 columns: backend, J/call" in text
+    table = text.split("median: device time")[0]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    # not a terminal: footnotes are whole, however narrow the console
+    assert "use cog.naive for causal cases" in text
+    assert "    CUDA kernel errors might be asynchronously reported at some other API call" in text
+
+
+def test_footnotes_on_a_terminal_are_one_line_cut_to_the_width(run_result: RunResult) -> None:
+    console = Console(width=80, record=True, color_system=None, force_terminal=True,
+                      highlight=False, file=io.StringIO())
+    render_run(run_result, console)
+    text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
+    footnote = next(line for line in text.splitlines() if line.startswith("[1] skipped"))
+    assert footnote.endswith("…") and "causal cases" not in footnote
+    assert "CUDA kernel errors might" not in text  # first lines only; the JSON has the rest
 
 
 def test_ratio_table_golden(run_result: RunResult) -> None:
@@ -102,7 +119,8 @@ def test_same_reason_shares_a_footnote(run_result: RunResult) -> None:
     skipped = [r.cells["notes"] for r in report.rows if r.case.status == "skipped"]
     assert skipped == ["[1]", "[1]"]
     assert report.reasons[2] == (
-        "failed: RuntimeError: CUDA error: an illegal memory access was encountered"
+        "failed: RuntimeError: CUDA error: an illegal memory access was encountered\n"
+        "CUDA kernel errors might be asynchronously reported at some other API call"
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -83,7 +82,7 @@ def test_path_and_content_hash_are_recorded() -> None:
     path = DATA / "valid.yaml"
     suite = load_suite(path)
     assert suite.path == str(path)
-    assert suite.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(suite.content_hash) == 64 and suite.document["name"] == suite.name
     other = load_suite(path, ["seed=8"])
     assert other.content_hash not in ("", suite.content_hash)
     assert load_suite(path, ["seed=8"]).content_hash == other.content_hash
@@ -368,3 +367,33 @@ def test_override_errors_name_the_override(override: str, expected: str) -> None
 def test_override_errors_do_not_hide_file_errors() -> None:
     err = error(BASE.replace("  seq_len", "  seq_lem"), ("axes.seq_len=[1]",))
     assert (err.path, err.line) == ("s.yaml", 4)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("../escape", "contains '/'"), ("a/b", "contains '/'"), ("up..", "contains '..'"),
+     (".hidden", "starts with '.'")],
+)
+def test_suite_names_that_are_not_one_path_segment_are_rejected(name: str, why: str) -> None:
+    text = f"version: 1\nname: {name}\naxes: {{seq_len: [16], head_dim: 8}}\nvariants: [softmax]\n"
+    with pytest.raises(SuiteError) as err:
+        load_suite_text(text, "s.yaml")
+    assert str(err.value).startswith("s.yaml:2:7: name ")
+    assert why in str(err.value)
+
+
+def test_plain_names_are_fine() -> None:
+    text = "version: 1\nname: long_context-v1.2\naxes: {seq_len: [16], head_dim: 8}\n"
+    assert load_suite_text(text + "variants: [softmax]\n").name == "long_context-v1.2"
+
+
+def test_hash_ignores_comments_and_layout_but_not_values() -> None:
+    base = "version: 1\nname: h\naxes: {seq_len: [16], head_dim: 8}\nvariants: [softmax]\n"
+    restyled = (
+        "# a comment\nversion: 1   # trailing\nname: 'h'\n\naxes:\n  head_dim: 8\n"
+        "  seq_len:\n    - 16\nvariants:\n  - softmax\n"
+    )
+    assert load_suite_text(base).content_hash == load_suite_text(restyled).content_hash
+    assert load_suite_text(base).content_hash != load_suite_text(base + "seed: 1\n").content_hash
+    assert (load_suite_text(base, overrides=["seed=1"]).content_hash
+            == load_suite_text(base + "seed: 1\n").content_hash)

@@ -232,7 +232,7 @@ def test_exponential_counts(name: str) -> None:
         # dipole: q, k, v, v2 and the output
         ("dipole.v1", "fp32", 4 * B * H * N * (2 * D + 3 * D)),
         # time: plus fp32 timestamps [B, N]
-        ("time.concat", "fp32", 4 * B * H * N * (4 * D) + 4 * B * N),
+        ("time.concat", "fp32", 4 * B * H * N * (4 * D) + 8 * B * N),  # t is float64
         # semantic: plus x [B, N, H·D]
         ("semantic.bias", "fp32", 4 * (B * H * N * 4 * D + B * N * H * D)),
     ],

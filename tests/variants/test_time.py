@@ -34,8 +34,18 @@ def test_matches_reference_low_precision(name: str, dtype: str) -> None:
 def test_timestamps_are_realistic_and_increasing() -> None:
     case = Case(2, 1, 50, 8)
     t = variants.get("time.fused").make_inputs(case, seed=0)["t"]
-    assert t.dtype == torch.float32 and t.shape == (2, 50)
-    assert (t > 1.69e9).all() and (t.diff(dim=-1) >= 0).all()
+    assert t.dtype == torch.float64 and t.shape == (2, 50)
+    assert (t > 1.69e9).all() and (t.diff(dim=-1) > 0).all()
+
+
+def test_timestamps_keep_their_spacing_and_never_repeat() -> None:
+    # float32 Unix times are multiples of 128 s: many gaps would be 0 or 128 s exactly
+    case = Case(1, 1, 4096, 8)
+    t = variants.get("time.concat").make_inputs(case, seed=3)["t"]
+    gaps = t.diff(dim=-1)
+    assert gaps.min().item() >= 1e-3 - 1e-6
+    assert t.unique().numel() == t.numel()
+    assert (torch.remainder(gaps, 128.0) != 0).float().mean().item() > 0.99
 
 
 @pytest.mark.parametrize("name", NAMES)
