@@ -14,8 +14,8 @@ For each size it runs that many tiny cases (N 16–35, one sample, no warm-up, `
 Then it runs ``suites/smoke.yaml`` on the CPU and prints the kernel-time share of its wall
 time.
 
-    python benchmarks/overhead.py                          # 100, 1000 and 5000 cases + smoke
-    python benchmarks/overhead.py --sizes 100,300 --no-smoke   # a quick check
+    .venv/bin/python benchmarks/overhead.py            # 100, 1000 and 5000 cases + smoke
+    .venv/bin/python benchmarks/overhead.py --sizes 100,300 --no-smoke   # a quick check
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def merge_command(
         ..., metavar="PART.json...", help="Result files of one suite's shards or ranks.",
         show_default=False,
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Merged result file.",
+    out: Path = typer.Option(..., "--out", "-o", metavar="PATH", help="Merged result file.",
                              show_default=False),
 ) -> None:
     """Join shards of one suite (CI matrix jobs, torchrun ranks) into one result file."""

@@ -214,7 +214,7 @@ def ratio_table(run: RunResult, baseline_variant: str | Baseline | None = None) 
     by_id = {c.case_id: c for c in run.cases}
     plan = plan_shapes(ordered_cases(run.cases))
     table = _new_table()
-    table.title = Text(f"time relative to {baseline.label}")
+    table.title = Text(f"median time relative to {baseline.label}")
     for header, right in (
         ("variant", False),
         ("shape", False),

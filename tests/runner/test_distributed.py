@@ -107,6 +107,10 @@ def test_two_gloo_ranks_write_one_file_equal_to_a_single_process_run(tmp_path: P
 
 def test_a_rank_killed_outright_loses_only_its_case_in_flight(tmp_path: Path) -> None:
     suite = write_suite(tmp_path, "testonly.killer")
+    # one case at a time, so the loss is exactly the case in flight (interleaved, it is the
+    # comparison group in flight: the killer shares each shape with softmax.naive)
+    suite.write_text(suite.read_text().replace("target_rel_iqr: 1.0}",
+                                               "target_rel_iqr: 1.0, interleave: false}"))
     out = tmp_path / "r.json"
     args = (str(suite), "--plugin", "tests.runner.killer", "-d", "cpu", "-o", str(out), "-q")
     r = torchrun(*args, env={KILL_RANK_ENV: "1"})
