@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -230,3 +231,23 @@ def test_sampler_steps_match_measure() -> None:
     stepped = sampler.result()
     assert stepped.samples_ms == whole.samples_ms
     assert stepped.stop_reason == whole.stop_reason
+
+
+def _edge_script() -> Iterable[float]:
+    """Ten flat warm-up calls, then samples with a known spread."""
+    return itertools.chain(itertools.repeat(1e-3, 10),
+                           itertools.cycle([1.0e-3, 1.1e-3, 1.0e-3, 1.3e-3, 1.0e-3]))
+
+
+def test_convergence_rule_is_at_or_below_the_target() -> None:
+    from attnbench.metrics.stats import rel_iqr
+
+    first_ten = [x * 1e3 for x in itertools.islice(_edge_script(), 10, 20)]
+    edge = rel_iqr(first_ten)
+    assert edge > 0
+    at = measure(kernel, ScriptedTimer(_edge_script()), settings(target_rel_iqr=edge))
+    assert at.warmup_calls == 10
+    assert at.stop_reason == STOP_CONVERGED and len(at.samples_ms) == 10  # exactly at target
+    below = measure(kernel, ScriptedTimer(_edge_script()),
+                    settings(target_rel_iqr=math.nextafter(edge, 0.0)))
+    assert len(below.samples_ms) > 10  # one step beyond: not converged at the first check

@@ -130,6 +130,9 @@ def test_timing_settings_just_inside_the_limits_load() -> None:
     assert load_suite_text(BASE + "timing: {warmup_ms: 800}\n").timing.warmup_ms == 800
     t = load_suite_text(BASE + "timing: {warmup_ms: 40, warmup_max_ms: 40}\n").timing
     assert t.warmup_max_ms == 40
+    # max_samples equal to min_samples is the tightest valid cap (one below is an error)
+    t = load_suite_text(BASE + "timing: {min_samples: 9, max_samples: 9}\n").timing
+    assert (t.min_samples, t.max_samples) == (9, 9)
 
 
 def test_baseline_and_interleave_are_read() -> None:
