@@ -21,23 +21,21 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
-from attnbench import __version__, variants
+from attnbench import __version__
 from attnbench.case import Case
 from attnbench.devices import Device, get_device
 from attnbench.devices.peaks import GpuPeak, lookup_peak
 from attnbench.errors import EnvironmentUnavailable, InputError
 from attnbench.measure import canary
-from attnbench.measure.bench import BenchSettings, frozen_startup_heap, measure_case, usable_cpus
+from attnbench.measure.bench import BenchSettings, frozen_startup_heap, usable_cpus
 from attnbench.measure.energy import EnergyMeter
-from attnbench.measure.group import measure_group
 from attnbench.measure.meters import make_meter
-from attnbench.measure.profile import attach_profile
 from attnbench.metrics.catalog import catalog_dict
 from attnbench.metrics.stats import RATIO_METHOD
 from attnbench.results.environment import collect_environment, git_info
@@ -46,10 +44,10 @@ from attnbench.results.outpath import claim_out
 from attnbench.results.schema import FINISHED, CaseResult, RunResult
 from attnbench.results.store import load_results
 from attnbench.runner import distributed
-from attnbench.runner.guard import guarded_skip
-from attnbench.runner.isolate import Isolation, WorkerContext, WorkerSpec, run_isolated
-from attnbench.runner.schedule import Group, pending_groups, plan_groups
+from attnbench.runner.isolate import Isolation
+from attnbench.runner.schedule import pending_groups, plan_groups
 from attnbench.runner.shard import shard_cases
+from attnbench.runner.work import Job, run_group, worker_spec
 from attnbench.suite.digest import changes
 from attnbench.suite.expand import expand, filter_variants
 from attnbench.suite.keyword import select_by_keyword
@@ -372,102 +370,6 @@ def _run(
         _count_done(run, planned)
         writer.close()
     return run
-
-
-@dataclass(frozen=True)
-class Job:
-    """What every group of a run is measured with, and where its results go."""
-
-    device: Device
-    settings: BenchSettings
-    meter: EnergyMeter
-    baseline: str | None
-    writer: ResultWriter
-    out: Path | None
-    sink: Progress
-    isolation: WorkerSpec | None = None
-    profile_dir: Path | None = None
-
-
-def worker_spec(
-    dev: Device, settings: BenchSettings, suite: Suite, isolation: Isolation | None
-) -> WorkerSpec | None:
-    """How ``--isolate`` workers rebuild this run's context (None: measure in-process)."""
-    if isolation is None:
-        return None
-    return WorkerSpec(
-        device=dev.name,
-        flush=settings.timing.flush,
-        cuda_graph=settings.timing.cuda_graph,
-        settings=settings,
-        power=suite.power,
-        plugins=isolation.plugins,
-        case_timeout_s=isolation.case_timeout_s,
-        job=GROUP_JOB if suite.timing.interleave else EACH_JOB,
-        baseline=suite.baseline,
-    )
-
-
-GROUP_JOB = "attnbench.runner.core:measure_group_job"
-EACH_JOB = "attnbench.runner.isolate:measure_each"
-
-
-def measure_group_job(cases: Sequence[Case], ctx: WorkerContext) -> None:
-    """``--isolate`` job function for a comparison group, run inside the worker.
-
-    The member being prepared, sampled or finished is reported before each step, so a crash
-    in the rotation is charged to the member that was running.
-    """
-    pairs = [(variants.get(c.variant), c) for c in cases]
-    baseline = ctx.extra.get("baseline")
-    results = measure_group(pairs, ctx.device, ctx.settings, ctx.meter, cases[0].group_key,
-                            baseline if isinstance(baseline, str) else None,
-                            on_member=ctx.started)
-    for result in results:
-        ctx.finished(result)
-
-
-def measure_cases(job: Job, group: Group) -> list[CaseResult]:
-    """Measure ``group``: in rotation when it is interleaved, else its one case alone.
-
-    Members that cannot fit in free memory are skipped first (the memory guard); under
-    ``--isolate`` the rest run in spawned workers.
-    """
-    guarded = {c.case_id: guarded_skip(variants.get(c.variant), c, job.device)
-               for c in group.cases}
-    runnable = [c for c in group.cases if guarded[c.case_id] is None]
-    measured: dict[str, CaseResult] = {}
-    if runnable and job.isolation is not None:
-        measured = {r.case_id: r for r in run_isolated(runnable, job.isolation)}
-    elif runnable and group.interleaved:
-        pairs = [(variants.get(c.variant), c) for c in runnable]
-        results = measure_group(pairs, job.device, job.settings, job.meter, group.key,
-                                job.baseline)
-        measured = {r.case_id: r for r in results}
-    else:
-        measured = {c.case_id: measure_case(variants.get(c.variant), c, job.device,
-                                            job.settings, job.meter) for c in runnable}
-    out = []
-    for c in group.cases:
-        result = guarded[c.case_id] or measured[c.case_id]
-        if job.profile_dir is not None:
-            base = job.out.parent if job.out is not None else job.profile_dir.parent
-            attach_profile(result, variants.get(c.variant), c, job.device, job.settings.seed,
-                           job.profile_dir, base)
-        out.append(result)
-    return out
-
-
-def run_group(job: Job, group: Group) -> list[CaseResult]:
-    """The unit of work: measure one group, journal its results, report them."""
-    for case in group.cases:
-        job.sink.case_started(case)
-    results = measure_cases(job, group)
-    for result in results:
-        job.writer.record(result)
-    for result in results:
-        job.sink.case_finished(result)
-    return results
 
 
 def _run_as_rank(
