@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as sps
 
 ALPHA = 0.05
 """Family-wise error rate of the gate's decision (Holm) and level of every interval (95%)."""
@@ -95,6 +94,8 @@ def mann_whitney_p(baseline: Sequence[float], current: Sequence[float]) -> float
         raise ValueError("Mann–Whitney needs at least one sample on each side")
     if len(set(baseline) | set(current)) == 1:
         return 1.0
+    from scipy import stats as sps  # imported on use: scipy.stats costs ~1 s at CLI start
+
     result = sps.mannwhitneyu(current, baseline, alternative="two-sided")
     p = float(result.pvalue)
     return 1.0 if math.isnan(p) else p
@@ -166,6 +167,8 @@ def pooled_log_sd(baseline: Sequence[float], current: Sequence[float]) -> float:
 
 
 def _z(alpha: float) -> float:
+    from scipy import stats as sps
+
     return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER))
 
 
