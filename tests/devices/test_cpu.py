@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from attnbench.devices import CpuDevice, get_device
@@ -14,6 +16,13 @@ def test_time_block_counts_calls() -> None:
     block = dev.time_block(lambda: calls.append(1), 7)
     assert len(calls) == 7 and block.number == 7
     assert block.device_s == block.host_s >= 0
+
+
+def test_time_block_measures_the_calls_it_runs() -> None:
+    dev = CpuDevice()
+    block = dev.time_block(lambda: time.sleep(0.002), 3)
+    assert block.number == 3
+    assert 0.006 <= block.device_s == block.host_s < 5.0  # three 2 ms sleeps, never less
 
 
 def test_memory_window_sees_a_large_temporary() -> None:
