@@ -47,3 +47,31 @@ class MaxNumel(TorchDispatchMode):
             if isinstance(t, torch.Tensor):
                 self.largest = max(self.largest, t.numel())
         return out
+
+
+def assert_gradients_match(
+    name: str,
+    case: Case,
+    keys: tuple[str, ...] | None = None,
+    seed: int = 2,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """Gradients of sum(out²) into ``keys`` (default: every input) match the float64 reference.
+
+    Also fails when an input the reference differentiates gets no gradient from the kernel.
+    """
+    v = variants.get(name)
+    inputs = v.make_inputs(case, seed=seed)
+    names = list(keys) if keys is not None else list(inputs)
+    for k in names:
+        inputs[k].requires_grad_(True)
+    grads = torch.autograd.grad(v(inputs, case).square().sum(), [inputs[k] for k in names])
+    ref_in = {k: t.detach().double() for k, t in inputs.items()}
+    for k in names:
+        ref_in[k].requires_grad_(True)
+    ref_grads = torch.autograd.grad(
+        v.reference(ref_in, case).square().sum(), [ref_in[k] for k in names]
+    )
+    for k, g, r in zip(names, grads, ref_grads, strict=True):
+        assert torch.allclose(g.double(), r, atol=atol, rtol=rtol), f"gradient of {k!r}"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attnbench import Case, variants
-from tests.variants.helpers import within_tolerance
+from tests.variants.helpers import assert_gradients_match, within_tolerance
 
 NAME = "alt.naive"
 
@@ -57,14 +57,7 @@ def test_shared_w_and_linearity_in_w() -> None:
 
 
 def test_gradients_match_reference() -> None:
-    case = Case(1, 2, 37, 8, True, "fp32", {"d_out": 12}, NAME)
-    v = variants.get(NAME)
-    inputs = {k: t.requires_grad_(True) for k, t in v.make_inputs(case, seed=2).items()}
-    grads = torch.autograd.grad(v(inputs, case).square().sum(), list(inputs.values()))
-    ref_in = {k: t.detach().double().requires_grad_(True) for k, t in inputs.items()}
-    ref_grads = torch.autograd.grad(v.reference(ref_in, case).square().sum(), list(ref_in.values()))
-    for g, r in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(g.double(), r, atol=1e-5, rtol=1e-4)
+    assert_gradients_match(NAME, Case(1, 2, 37, 8, True, "fp32", {"d_out": 12}, NAME))
 
 
 def test_flops() -> None:

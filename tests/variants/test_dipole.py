@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attnbench import Case, variants
-from tests.variants.helpers import within_tolerance
+from tests.variants.helpers import assert_gradients_match, within_tolerance
 
 NAMES = ["dipole.v1", "dipole.v2"]
 
@@ -92,14 +92,7 @@ def test_v2_sign_swap_symmetry() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_gradients_match_reference(name: str) -> None:
     params = {"block_q": 16, "block_k": 8} if name == "dipole.v1" else {"beta": 0.5}
-    case = Case(1, 2, 37, 8, True, "fp32", params)
-    v = variants.get(name)
-    inputs = {k: t.requires_grad_(True) for k, t in v.make_inputs(case, seed=2).items()}
-    grads = torch.autograd.grad(v(inputs, case).square().sum(), list(inputs.values()))
-    ref_in = {k: t.detach().double().requires_grad_(True) for k, t in inputs.items()}
-    ref_grads = torch.autograd.grad(v.reference(ref_in, case).square().sum(), list(ref_in.values()))
-    for g, r in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(g.double(), r, atol=1e-4, rtol=1e-4)
+    assert_gradients_match(name, Case(1, 2, 37, 8, True, "fp32", params), atol=1e-4)
 
 
 def test_flops_and_exps() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attnbench import Case, variants
-from tests.variants.helpers import within_tolerance
+from tests.variants.helpers import assert_gradients_match, within_tolerance
 
 NAMES = ["semantic.bias", "semantic.fused"]
 
@@ -57,13 +57,7 @@ def test_identical_rows_of_x_give_softmax(name: str) -> None:
 
 def test_gradients_match_reference() -> None:
     case = Case(1, 2, 37, 8, True, "fp32", {"tau": 1.5}, "semantic.bias")
-    v = variants.get("semantic.bias")
-    inputs = {k: t.requires_grad_(True) for k, t in v.make_inputs(case, seed=2).items()}
-    grads = torch.autograd.grad(v(inputs, case).square().sum(), list(inputs.values()))
-    ref_in = {k: t.detach().double().requires_grad_(True) for k, t in inputs.items()}
-    ref_grads = torch.autograd.grad(v.reference(ref_in, case).square().sum(), list(ref_in.values()))
-    for g, r in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(g.double(), r, atol=1e-5, rtol=1e-4)
+    assert_gradients_match("semantic.bias", case)
 
 
 def test_flops() -> None:

@@ -9,7 +9,7 @@ import torch
 
 from attnbench import Case, variants
 from attnbench.variants.time import time_features
-from tests.variants.helpers import within_tolerance
+from tests.variants.helpers import assert_gradients_match, within_tolerance
 
 NAMES = ["time.concat", "time.fused"]
 
@@ -95,15 +95,7 @@ def test_concat_is_sdpa_on_concatenated_features() -> None:
 
 def test_gradients_match_reference() -> None:
     case = Case(1, 2, 37, 8, True, "fp32", {"frequencies": 4}, "time.fused")
-    v = variants.get("time.fused")
-    inputs = v.make_inputs(case, seed=2)
-    qkv = {k: inputs[k].requires_grad_(True) for k in "qkv"}
-    grads = torch.autograd.grad(v(inputs, case).square().sum(), list(qkv.values()))
-    ref_in = {k: t.detach().double() for k, t in inputs.items()}
-    ref_qkv = [ref_in[k].requires_grad_(True) for k in "qkv"]
-    ref_grads = torch.autograd.grad(v.reference(ref_in, case).square().sum(), ref_qkv)
-    for g, r in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(g.double(), r, atol=1e-5, rtol=1e-4)
+    assert_gradients_match("time.fused", case, keys=("q", "k", "v"))
 
 
 def test_flops_and_exps() -> None:
