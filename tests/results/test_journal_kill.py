@@ -22,7 +22,8 @@ pass: [fwd]
 axes: {batch: 1, heads: 2, seq_len: [16, 24, 32, 40, 48], head_dim: 8,
        causal: [false, true]}
 variants: [softmax.naive, softmax.sdpa_math]
-timing: {warmup_ms: 1, min_samples: 3, min_time_ms: 50, max_time_s: 0.2, target_rel_iqr: 0.5}
+timing: {warmup_ms: 1, min_samples: 3, min_time_ms: 50, max_time_s: 0.2, target_rel_iqr: 0.5,
+         interleave: false}  # one case per unit of work: the loss is exactly the case in flight
 power: {enabled: off}
 check: off
 """

@@ -92,7 +92,8 @@ version: 1
 name: killme
 axes: {batch: 1, heads: 2, seq_len: [32, 48, 64, 80, 96, 112], head_dim: 8}
 variants: [softmax.naive, softmax.sdpa_math]
-timing: {warmup_ms: 1, min_samples: 5, min_time_ms: 300, max_time_s: 0.4, target_rel_iqr: 0.0001}
+timing: {warmup_ms: 1, min_samples: 5, min_time_ms: 300, max_time_s: 0.4, target_rel_iqr: 0.0001,
+         interleave: false}  # a kill then costs exactly the case in flight (else its group)
 power: {enabled: off}
 """
 
