@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from attnbench.errors import InputError
+from attnbench.results.store import atomic_write_bytes
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"
@@ -89,26 +89,9 @@ def prepare(directory: Path) -> list[str]:
     return earlier or []
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, readable as the umask allows (not 0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (``results.store.atomic_write_bytes``)."""
+    atomic_write_bytes(path, data)
 
 
 def remove_stale(directory: Path, earlier: Iterable[str], written: Iterable[str]) -> list[str]:

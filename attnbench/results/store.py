@@ -62,22 +62,36 @@ def dumps(run: RunResult, cached: CaseLines | None = None) -> str:
     return head[: -len("\n}")] + ',\n "cases": ' + cases + "\n}\n"
 
 
-def save_results(run: RunResult, path: str | Path, cached: CaseLines | None = None) -> Path:
-    """Write ``run`` to ``path`` atomically; returns the path (``cached``: see :func:`dumps`)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(run, cached)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same directory, flushed,
+    fsynced and renamed over ``path``; readable as the umask allows (mkstemp's own mode is
+    0600). A failure leaves any earlier file intact and no temporary behind."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def save_results(run: RunResult, path: str | Path, cached: CaseLines | None = None) -> Path:
+    """Write ``run`` to ``path`` atomically; returns the path (``cached``: see :func:`dumps`)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, dumps(run, cached).encode("utf-8"))
     return target
 
 
