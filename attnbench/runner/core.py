@@ -282,7 +282,8 @@ def run_suite(
     if ranks is not None:
         return _run_as_rank(ranks, suite, device, out=out, resume=resume, shard=shard,
                             max_cases=max_cases, check=check, progress=progress,
-                            isolation=isolation, profile_dir=profile_dir)
+                            isolation=isolation, profile_dir=profile_dir, keyword=keyword,
+                            threads=threads, variant=variant)
     requested = threads if threads is not None else suite.cpu.threads
     with torch_threads(requested) as in_effect:
         return _run(
@@ -385,15 +386,21 @@ def _run_as_rank(
     progress: Progress | None,
     isolation: Isolation | None,
     profile_dir: str | Path | None,
+    keyword: Sequence[str],
+    threads: int | None,
+    variant: Sequence[str],
 ) -> RunResult:
-    """This torchrun rank's share of the (sharded, capped) cases; see :mod:`.distributed`."""
+    """This torchrun rank's share of the selected (``--variant``, ``-k``, sharded, capped)
+    cases; see :mod:`.distributed`."""
     spec = distributed.rank_device(info, device or suite.device)
-    everything = select_cases(expand(suite), shard, max_cases, suite.timing)
+    narrowed = expand(filter_variants(suite, variant))
+    matching = select_by_keyword(narrowed, keyword, lambda c: c.case_id)
+    everything = select_cases(matching, shard, max_cases, suite.timing)
     mine = shard_cases(everything, info.rank + 1, info.world_size, suite.timing)
     return distributed.run_ranked(
         info, functools.partial(run_suite, suite), everything, mine, spec,
         Path(out) if out is not None else None, resume=resume, check=check, progress=progress,
-        isolation=isolation, profile_dir=profile_dir,
+        isolation=isolation, profile_dir=profile_dir, threads=threads,
     )
 
 
