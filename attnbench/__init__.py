@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from attnbench import variants
-from attnbench.case import Case
 from attnbench.errors import AttnbenchError
 
 __version__ = "0.1.0"
@@ -31,13 +29,24 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from attnbench import variants
+    from attnbench.case import Case
     from attnbench.results.store import load_results
     from attnbench.runner import run_suite
     from attnbench.suite.loader import load_suite
 
 
 def __getattr__(name: str) -> Any:
-    # Imported lazily so `import attnbench` stays cheap and free of import cycles.
+    # Imported lazily so `import attnbench` stays cheap (no torch until a kernel is needed:
+    # the command line answers `validate` and `gate` without it) and free of import cycles.
+    if name == "variants":
+        import attnbench.variants
+
+        return attnbench.variants
+    if name == "Case":
+        from attnbench.case import Case
+
+        return Case
     if name == "load_suite":
         from attnbench.suite.loader import load_suite
 

@@ -10,17 +10,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-DTYPES: dict[str, torch.dtype] = {
-    "fp32": torch.float32,
-    "fp16": torch.float16,
-    "bf16": torch.bfloat16,
-    "fp64": torch.float64,
+DTYPES: dict[str, str] = {
+    "fp32": "float32",
+    "fp16": "float16",
+    "bf16": "bfloat16",
+    "fp64": "float64",
 }
-"""Suite dtype names and their torch dtypes (fp64 is for references and checks)."""
+"""Suite dtype names and the names of their torch dtypes (fp64 is for references and checks).
+
+Names, not ``torch.dtype`` objects, so that describing a case (and so loading and validating
+a suite) does not import torch.
+"""
 
 SUITE_DTYPES: tuple[str, ...] = ("fp32", "fp16", "bf16")
 PASSES: tuple[str, ...] = ("fwd", "bwd", "fwd_bwd")
@@ -169,7 +174,11 @@ class Case:
 
     @property
     def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
+        """The torch dtype of the inputs (imports torch)."""
+        import torch
+
+        dtype: torch.dtype = getattr(torch, DTYPES[self.dtype])
+        return dtype
 
     @property
     def tokens(self) -> int:

@@ -1,4 +1,5 @@
-"""The ``attnbench`` command line (Typer). One module per command; nothing imports ``cli``.
+"""The ``attnbench`` command line (Typer). One module per command, imported when it runs
+(:mod:`attnbench.cli.commands`); nothing imports ``cli``.
 
 Exit codes: 0 success · 1 gate regression / check mismatch · 2 bad input · 3 environment not
 available · 4 some cases failed unexpectedly · 130 interrupted (Ctrl-C).
@@ -11,9 +12,11 @@ import sys
 import typer
 
 from attnbench.cli import _common
+from attnbench.cli.commands import LazyGroup
 
 app = typer.Typer(
     name="attnbench",
+    cls=LazyGroup,
     help=(
         "Benchmark and profile attention kernels: time, memory, energy and numerical error.\n\n"
         "Exit codes: 0 success; 1 confirmed regression (gate) or mismatch (check); "
@@ -47,16 +50,6 @@ def _root(
     ),
 ) -> None:
     """Benchmark and profile attention kernels."""
-
-
-def _register() -> None:
-    from attnbench.cli import commands
-
-    for name, fn in commands.COMMANDS:
-        app.command(name)(fn)
-
-
-_register()
 
 
 def main() -> None:

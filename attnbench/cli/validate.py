@@ -10,7 +10,6 @@ import typer
 from attnbench.cli._common import out_console
 from attnbench.suite.expand import expand
 from attnbench.suite.loader import MAX_TOTAL_CASES, load_suite
-from attnbench.variants import load_module
 
 
 def validate_command(
@@ -38,8 +37,11 @@ def validate_command(
     ),
 ) -> None:
     """Check a suite without running it: print the case count per variant."""
-    for module in plugin:
-        load_module(module)
+    if plugin:
+        from attnbench.variants import load_module  # the registry imports torch
+
+        for module in plugin:
+            load_module(module)
     loaded = load_suite(suite, set_, max_total_cases=max_total_cases)
     cases = expand(loaded)
     per_variant = Counter(c.variant for c in cases)

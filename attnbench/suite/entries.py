@@ -3,7 +3,9 @@
 Each reader takes a :class:`~attnbench.suite.fields.Reader` and a
 :class:`~attnbench.suite.yamlpos.YNode` and returns validated values or raises a located
 :class:`~attnbench.errors.SuiteError`. Variant names are resolved through the registry and
-their ``params`` checked against each parameter's :class:`~attnbench.variants.ParamSpec`.
+their ``params`` checked against each parameter's :class:`~attnbench.variants.ParamSpec`;
+with ``resolve=False`` the variant entries are read for their structure only, without the
+registry (whose modules import torch), so the loader can refuse an oversized suite first.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attnbench import variants
 from attnbench.case import PASSES, SUITE_DTYPES
 from attnbench.errors import UnknownVariantError
 from attnbench.suite.fields import Reader, read_optional
@@ -26,7 +27,9 @@ from attnbench.suite.schema import (
     VariantRef,
 )
 from attnbench.suite.yamlpos import YNode
-from attnbench.variants import ParamSpec, Variant
+
+if TYPE_CHECKING:
+    from attnbench.variants import ParamSpec, Variant
 
 VARIANT_KEYS = ("name", "impl", "params", "axes", "dtype", "pass")
 DTYPE_ALIASES = {"float32": "fp32", "float": "fp32", "float16": "fp16", "half": "fp16",
@@ -183,8 +186,13 @@ def _length(node: YNode) -> int:
     return len(node.value) if node.is_list else 1
 
 
-def read_variants(r: Reader, node: YNode) -> tuple[VariantRef, ...]:
-    """The non-empty ``variants`` list; each entry a name or a mapping (see the loader)."""
+def read_variants(r: Reader, node: YNode, *, resolve: bool = True) -> tuple[VariantRef, ...]:
+    """The non-empty ``variants`` list; each entry a name or a mapping (see the loader).
+
+    With ``resolve=False`` names stay as written and ``params`` are not read (no registry
+    lookup, no torch import): the entries then give a lower bound of the suite's case count,
+    exact when no entry sets ``params``.
+    """
     if not node.is_list or not node.value:
         got = "an empty list" if node.is_list else node.describe()
         r.fail(
@@ -192,12 +200,12 @@ def read_variants(r: Reader, node: YNode) -> tuple[VariantRef, ...]:
             f"variants must be a non-empty list of variant entries, got {got}",
             "e.g. 'variants: [softmax.sdpa, {name: softmax.streaming, params: {block_q: 128}}]'",
         )
-    return tuple(_variant(r, child, i + 1) for i, child in enumerate(node.value))
+    return tuple(_variant(r, child, i + 1, resolve) for i, child in enumerate(node.value))
 
 
-def _variant(r: Reader, node: YNode, number: int) -> VariantRef:
+def _variant(r: Reader, node: YNode, number: int, resolve: bool) -> VariantRef:
     if isinstance(node.value, str):
-        name = _resolve(r, node, node.value, None)
+        name = _resolve(r, node, node.value, None) if resolve else node.value
         return VariantRef(name=name, line=node.line, column=node.column)
     if not node.is_mapping:
         r.fail(
@@ -212,11 +220,16 @@ def _variant(r: Reader, node: YNode, number: int) -> VariantRef:
         {"name": "add e.g. 'name: softmax.sdpa' to the entry"},
     )
     impl = r.text(entries["impl"], "impl") if "impl" in entries else None
-    name = _resolve(r, entries["name"], r.text(entries["name"], "name"), impl)
-    variant = variants.get(name)
+    name = r.text(entries["name"], "name")
+    params: dict[str, tuple[Any, ...]] = {}
+    if resolve:
+        from attnbench import variants
+
+        name = _resolve(r, entries["name"], name, impl)
+        params = read_optional(entries, "params", partial(_params, r, variants.get(name)), {})
     return VariantRef(
         name=name,
-        params=read_optional(entries, "params", partial(_params, r, variant), {}),
+        params=params,
         line=node.line,
         column=node.column,
         axes=read_optional(
@@ -228,6 +241,8 @@ def _variant(r: Reader, node: YNode, number: int) -> VariantRef:
 
 
 def _resolve(r: Reader, node: YNode, name: str, impl: str | None) -> str:
+    from attnbench import variants
+
     try:
         return variants.resolve(name, impl)
     except UnknownVariantError as exc:

@@ -25,13 +25,14 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attnbench import variants
 from attnbench.case import Case
 from attnbench.errors import InputError, SuiteError, UnknownVariantError, did_you_mean
 from attnbench.suite.schema import AXIS_DEFAULTS, Suite, VariantRef
-from attnbench.variants import Variant
+
+if TYPE_CHECKING:
+    from attnbench.variants import Variant
 
 SHAPE_ORDER = (
     "seq_len", "seq_len_kv", "batch", "heads", "heads_kv", "head_dim", "head_dim_v", "causal",
@@ -107,6 +108,8 @@ def _error(
 
 
 def _variant(suite: Suite, ref: VariantRef) -> Variant:
+    from attnbench import variants  # the registry imports torch: only once a case is built
+
     try:
         return variants.get(ref.name)
     except UnknownVariantError as exc:

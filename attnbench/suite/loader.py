@@ -60,7 +60,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from attnbench import variants
 from attnbench.errors import InputError, SuiteError, UnknownVariantError
 from attnbench.suite.digest import digest, document
 from attnbench.suite.entries import read_dtypes, read_passes, read_suite_axes, read_variants
@@ -180,28 +179,45 @@ def _load(
     for override in overrides:
         keys, value = parse_override(override, path)
         apply_override(root, keys, value, path)
+    # Count before the variant registry is imported (it imports torch, seconds on a cold
+    # start), so an oversized suite is refused at once; the exact count follows.
+    _check_size(_suite(reader, root, resolve=False), path, max_total_cases, _sets_params(root))
     suite = _suite(reader, root)
     _check_baseline(reader, root, suite)
     doc = document(root)
     suite = dataclasses.replace(suite, path=path, content_hash=digest(doc), document=doc)
-    _check_size(suite, max_total_cases)
+    _check_size(suite, path, max_total_cases)
     expand(suite)  # rejects cases a variant cannot run and duplicate case ids
     return suite
 
 
-def _check_size(suite: Suite, limit: int) -> None:
-    """Refuse a suite of more than ``limit`` cases, counted as a product of axis lengths."""
+def _sets_params(root: YNode) -> bool:
+    """Some variant entry has ``params`` (which the structural count takes as one value)."""
+    entries = root.value.get("variants") if root.is_mapping else None
+    if entries is None or not entries.is_list:
+        return False
+    return any(child.is_mapping and "params" in child.value for child in entries.value)
+
+
+def _check_size(suite: Suite, path: str, limit: int, lower_bound: bool = False) -> None:
+    """Refuse a suite of more than ``limit`` cases, counted as a product of axis lengths.
+
+    ``lower_bound``: the count left some axes out (a structural read without params), so
+    the message says "at least".
+    """
     total = count_cases(suite)
     if total > limit:
+        least = "at least " if lower_bound else ""
         raise SuiteError(
-            f"the suite expands to {total:,} cases, more than the limit of {limit:,}",
-            path=suite.path,
+            f"the suite expands to {least}{total:,} cases, more than the limit of {limit:,}",
+            path=path,
             hint="sweep fewer values, split the suite, or raise the limit with "
             "--max-total-cases N",
         )
 
 
-def _suite(r: Reader, root: YNode) -> Suite:
+def _suite(r: Reader, root: YNode, *, resolve: bool = True) -> Suite:
+    """The suite's fields; ``resolve=False`` reads the structure only (see read_variants)."""
     top = r.mapping(root, "the suite", TOP_KEYS, REQUIRED_TOP)
     _version(r, top["version"])
     optional = partial(read_optional, top)
@@ -216,17 +232,19 @@ def _suite(r: Reader, root: YNode) -> Suite:
         zips=axes.zips,
         tokens=axes.tokens,
         positions=axes.positions,
-        variants=read_variants(r, top["variants"]),
+        variants=read_variants(r, top["variants"], resolve=resolve),
         timing=optional("timing", partial(_settings, r, TimingSettings, _TIMING), TimingSettings()),
         power=optional("power", partial(_settings, r, PowerSettings, _POWER), PowerSettings()),
         cpu=optional("cpu", partial(_settings, r, CpuSettings, _CPU), CpuSettings()),
         check=optional("check", partial(_check, r), "reduced"),
         seed=optional("seed", partial(r.integer, what="seed", minimum=0), 0),
-        baseline=optional("baseline", partial(_baseline, r), None),
+        baseline=optional("baseline", partial(_baseline, r), None) if resolve else None,
     )
 
 
 def _baseline(r: Reader, node: YNode) -> str:
+    from attnbench import variants
+
     name = r.text(node, "baseline")
     try:
         return variants.resolve(name)

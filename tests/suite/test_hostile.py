@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,3 +130,44 @@ def test_max_total_cases_on_run(cli: Cli, tmp_path: Path) -> None:
             str(tmp_path / "r.json"))
     assert r.code == 2 and "expands to 2 cases, more than the limit of 1" in r.err
     assert not (tmp_path / "r.json").exists()
+
+
+_PROBE = """
+import sys, time
+started = time.perf_counter()
+from attnbench.cli import main
+sys.argv = ["attnbench", "validate", sys.argv[1]]
+try:
+    main()
+except SystemExit as exc:
+    print(exc.code, "torch" in sys.modules, f"{time.perf_counter() - started:.3f}")
+"""
+
+
+@pytest.mark.parametrize("name", ["huge_suite.yaml", "alias_bomb.yaml"])
+def test_a_fresh_process_refuses_hostile_suites_without_importing_torch(name: str) -> None:
+    # Importing torch alone takes ~2 s on a cold 2-core machine; the refusal must not wait
+    # for it. The wall time is printed, the import asserted (a timing would be flaky).
+    path = Path(__file__).parents[1] / "cli" / "data" / "malformed" / name
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(path)],
+                          capture_output=True, text=True, timeout=120)
+    code, torch_loaded, seconds = proc.stdout.split()
+    assert (code, torch_loaded) == ("2", "False"), proc.stderr
+    assert name in proc.stderr
+    print(f"{name}: refused in {seconds} s in a fresh process")
+
+
+def test_params_make_the_early_count_a_lower_bound() -> None:
+    values = ", ".join(str(16 + i) for i in range(400))
+    text = (f"version: 1\nname: s\naxes: {{seq_len: [{values}], head_dim: [{values}]}}\n"
+            "variants: [{name: softmax.streaming, params: {block_q: [16, 32]}}]\n")
+    with pytest.raises(SuiteError, match="expands to at least 160,000 cases, more than"):
+        load_suite_text(text, "s.yaml")
+
+
+def test_the_exact_count_still_refuses_what_params_multiply_past_the_limit() -> None:
+    values = ", ".join(str(16 + i) for i in range(200))
+    text = (f"version: 1\nname: s\naxes: {{seq_len: [{values}], head_dim: [{values}]}}\n"
+            "variants: [{name: softmax.streaming, params: {block_q: [16, 32, 64]}}]\n")
+    with pytest.raises(SuiteError, match=r"expands to 120,000 cases, more than the limit"):
+        load_suite_text(text, "s.yaml")
