@@ -34,6 +34,8 @@ class Evidence:
         estimate: ``current / baseline`` of the metric with its 95% interval (canary-
             normalised when ``normalised``); None when no ratio exists.
         p: two-sided Mann–Whitney p on the raw samples; None for one-value metrics.
+        p_run: two-sided p against the run-to-run noise (:mod:`attnbench.compare.noise`),
+            set by the gate; None until then and for one-value metrics.
         sd_log: pooled robust standard deviation of the log samples (noise), or None.
         n_baseline / n_current: samples on each side (0 for one-value metrics).
         change_ms: absolute change of the median time, ms (normalised), or None.
@@ -51,10 +53,18 @@ class Evidence:
     change_ms: float | None = None
     normalised: bool = False
     note: str = ""
+    p_run: float | None = None
 
     @property
     def tested(self) -> bool:
         return self.p is not None
+
+    @property
+    def p_decision(self) -> float | None:
+        """The p the gate adjusts: significant on the samples *and* against run-to-run noise."""
+        if self.p is None:
+            return None
+        return self.p if self.p_run is None else max(self.p, self.p_run)
 
 
 def _positive(samples: list[float]) -> bool:

@@ -3,7 +3,8 @@
 Steps: refuse runs on different device models (exit 3, unless allowed); compare the
 canaries; match cases by id; sort out the cases that cannot be judged (``new``, ``missing``,
 ``failed``, ``incomparable``, ignored by policy, run in neither); gather the evidence of the
-rest; adjust their Mann–Whitney p-values together with Holm; decide each verdict.
+rest; estimate the run-to-run noise (:mod:`attnbench.compare.noise`) and test each case
+against it too; adjust the cases' p-values together with Holm; decide each verdict.
 
 Exit codes: 1 when any case is ``slower`` or ``failed`` (``--strict``: also ``ambiguous`` or
 ``missing``); else 3 when not one common case could be judged; else 0. Improvements never
@@ -12,6 +13,7 @@ fail the gate.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +28,7 @@ from attnbench.compare.match import (
     index,
     machine,
 )
+from attnbench.compare.noise import RunNoise, estimate_run_noise, se_log
 from attnbench.compare.policy import CaseSettings, Policy
 from attnbench.compare.stats import ALPHA, RatioEstimate, geomean, holm
 from attnbench.compare.verdict import (
@@ -87,6 +90,7 @@ class GateResult:
     exit_code: int
     notes: list[str] = field(default_factory=list)
     means: list[VariantMean] = field(default_factory=list)
+    noise: RunNoise = field(default_factory=RunNoise)
 
     def counts(self) -> dict[str, int]:
         seen = Counter(c.verdict for c in self.cases)
@@ -114,6 +118,7 @@ class GateResult:
             },
             "counts": self.counts(),
             "drift": self.drift.to_dict(),
+            "run_noise": self.noise.to_dict(),
             "notes": self.notes,
             "geomean": [m.to_dict() for m in self.means],
             "cases": [c.to_dict() for c in self.cases],
@@ -232,11 +237,15 @@ def gate_runs(
             (case_id, variant, s, gather(b, c, s.metric, norm), direction, _unreliable(b, c))
         )
     tested = [i for i, p in enumerate(pending) if p[3].p is not None]
-    adjusted = holm([pending[i][3].p or 1.0 for i in tested])
+    noise = estimate_run_noise(
+        base, current, [e for i in tested if (e := pending[i][3].estimate)], drift.moved
+    )
+    pending = [(*p[:3], _against_noise(p[3], noise), *p[4:]) for p in pending]
+    adjusted = holm([pending[i][3].p_decision or 1.0 for i in tested])
     adj_of = dict(zip(tested, adjusted, strict=True))
     for i, (case_id, variant, s, ev, direction, flag) in enumerate(pending):
         verdicts[case_id] = decide(
-            case_id, variant, ev, s, direction, adj_of.get(i), len(tested), flag
+            case_id, variant, ev, s, direction, adj_of.get(i), len(tested), flag, noise
         )
     cases = [replace(verdicts[i], params=_params(bi.get(i), ci.get(i))) for i in ids]
     unused = policy.unused_rules([(c.case_id, c.variant) for c in cases])
@@ -250,13 +259,27 @@ def gate_runs(
         strict=strict,
         exit_code=exit_code(cases, strict),
         notes=notes,
-        means=variant_means(cases, defaults.metric),
+        means=variant_means(cases, defaults.metric, noise),
+        noise=noise,
     )
 
 
-def variant_means(cases: list[CaseVerdict], metric: str) -> list[VariantMean]:
+def _against_noise(ev: Evidence, noise: RunNoise) -> Evidence:
+    """``ev`` with its p against the run-to-run noise and its interval widened by it."""
+    est = ev.estimate
+    if ev.p is None or est is None or est.ratio <= 0 or not math.isfinite(est.ratio):
+        return ev
+    p_run = noise.p(math.log(est.ratio), se_log(est))
+    return replace(ev, p_run=p_run, estimate=noise.widened(est))
+
+
+def variant_means(
+    cases: list[CaseVerdict], metric: str, noise: RunNoise | None = None
+) -> list[VariantMean]:
     """Per variant, the geometric-mean ratio of ``metric`` over its judged cases that have
-    bootstrap replicates (cases a policy moved to another metric are left out)."""
+    bootstrap replicates (cases a policy moved to another metric are left out); its interval
+    widened by the run-to-run ``noise`` (the case spread averaged over the cases)."""
+    noise = noise or RunNoise()
     groups: dict[str, list[RatioEstimate]] = {}
     for c in cases:
         est = c.estimate
@@ -267,4 +290,7 @@ def variant_means(cases: list[CaseVerdict], metric: str) -> list[VariantMean]:
             and est.log_replicates.size
         ):
             groups.setdefault(c.variant, []).append(est)
-    return [VariantMean(v, geomean(ests), len(ests)) for v, ests in groups.items()]
+    return [
+        VariantMean(v, noise.widened(geomean(ests), shared=len(ests)), len(ests))
+        for v, ests in groups.items()
+    ]

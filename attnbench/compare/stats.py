@@ -166,7 +166,8 @@ def pooled_log_sd(baseline: Sequence[float], current: Sequence[float]) -> float:
     return math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
 
 
-def _z(alpha: float) -> float:
+def z_power(alpha: float) -> float:
+    """``z₁₋α/₂ + z₀.₈``: the normal quantiles a change must clear at ``alpha``, 80% power."""
     from scipy import stats as sps
 
     return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER))
@@ -195,7 +196,7 @@ def mde_from(sd_log: float, n1: int, n2: int, alpha: float) -> float:
     """
     if n1 < 1 or n2 < 1 or _smallest_p(n1, n2) > alpha:
         return math.inf
-    return math.expm1(_z(alpha) * sd_log * math.sqrt(math.pi / 3) * math.sqrt(1 / n1 + 1 / n2))
+    return math.expm1(z_power(alpha) * sd_log * math.sqrt(math.pi / 3) * math.sqrt(1 / n1 + 1 / n2))
 
 
 def mde(baseline: Sequence[float], current: Sequence[float], alpha: float) -> float:
@@ -204,12 +205,22 @@ def mde(baseline: Sequence[float], current: Sequence[float], alpha: float) -> fl
     return mde_from(sd, len(baseline), len(current), alpha)
 
 
-def samples_needed(sd_log: float, change: float, alpha: float) -> int:
+def samples_needed(sd_log: float, change: float, alpha: float, run_sd_log: float = 0.0) -> int:
     """Samples per run needed to detect a relative ``change`` (0.05 = 5%) at ``alpha``.
 
     Solves the :func:`mde` formula for equal n; at least :func:`min_samples_for_level`.
+    ``run_sd_log`` is noise that samples do not average away (run-to-run, see
+    :mod:`attnbench.compare.noise`): the samples must resolve what is left of the change's
+    budget after it, ``√((log(1 + change) / z)² − run_sd_log²)``.
+
+    Raises:
+        ValueError: ``change`` not positive, or ``run_sd_log`` alone too large for it.
     """
     if change <= 0:
         raise ValueError("change must be positive")
-    n = 2 * (_z(alpha) * sd_log * math.sqrt(math.pi / 3) / math.log1p(change)) ** 2
+    z = z_power(alpha)
+    budget = (math.log1p(change) / z) ** 2 - run_sd_log**2
+    if budget <= 0:
+        raise ValueError("the run-to-run noise alone is too large to resolve this change")
+    n = 2 * (sd_log * math.sqrt(math.pi / 3)) ** 2 / budget
     return max(math.ceil(n), min_samples_for_level(alpha))

@@ -1,12 +1,14 @@
 """One case's verdict from its evidence, direction-aware, after the Holm adjustment.
 
 ``slower`` (a confirmed regression) needs all of: the ratio worse than the threshold, the
-Holm-adjusted Mann–Whitney p at or below α = 0.05, and (for time metrics) an absolute change
-above the floor. ``faster`` is the mirror image. ``same``: the 95% interval lies inside
-``1 ± threshold`` (or the change is below the floor); the smallest change the pair could
-have detected is stated. Anything else is ``ambiguous``, with the samples per run that
-would resolve the threshold at the measured noise. "Worse" follows the metric's catalog
-direction: a higher time or memory, a lower TFLOP/s.
+Holm-adjusted p at or below α = 0.05 (the larger of the Mann–Whitney p on the raw samples
+and the p against run-to-run noise, :mod:`attnbench.compare.noise`), and (for time metrics)
+an absolute change above the floor. ``faster`` is the mirror image. ``same``: the 95%
+interval (widened by the run-to-run noise) lies inside ``1 ± threshold`` (or the change is
+below the floor); the smallest change the pair could have detected is stated. Anything else
+is ``ambiguous``, with the samples per run that would resolve the threshold at the measured
+noise, or the statement that no number of samples would (run-to-run noise too large).
+"Worse" follows the metric's catalog direction: a higher time or memory, a lower TFLOP/s.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from attnbench.compare.estimate import TIME_METRIC, Evidence
+from attnbench.compare.noise import RunNoise, se_log
 from attnbench.compare.policy import CaseSettings
 from attnbench.compare.stats import (
     ALPHA,
@@ -23,6 +26,7 @@ from attnbench.compare.stats import (
     mde_from,
     min_samples_for_level,
     samples_needed,
+    z_power,
 )
 
 SLOWER, FASTER, SAME, AMBIGUOUS = "slower", "faster", "same", "ambiguous"
@@ -90,6 +94,7 @@ class CaseVerdict:
             "ci_low": finite(est.ci_low) if est else None,
             "ci_high": finite(est.ci_high) if est else None,
             "p": ev.p if ev else None,
+            "p_run": ev.p_run if ev else None,
             "p_adjusted": self.p_adjusted,
             "mde": finite(self.mde),
             "samples_needed": self.samples_needed,
@@ -111,13 +116,23 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f}%"
 
 
-def _detectable(ev: Evidence, s: CaseSettings, alpha: float) -> float:
-    """Smallest relative change the pair could have confirmed: the test's, or the floor's."""
+def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) -> float:
+    """Smallest relative change the pair could have confirmed: the largest of the sample
+    test's, the run-to-run test's (both at 80% power) and the floor's."""
     stat = mde_from(ev.sd_log or 0.0, ev.n_baseline, ev.n_current, alpha)
+    run = 0.0
+    if noise.sd_log > 0 and ev.estimate is not None:
+        run = math.expm1(z_power(alpha) * noise.total_sd_log(se_log(ev.estimate)))
     floor = 0.0
     if s.metric == TIME_METRIC and ev.baseline:
         floor = s.floor_ms / ev.baseline
-    return max(stat, floor)
+    return max(stat, run, floor)
+
+
+def _resolvable(t: float, level: float, noise: RunNoise) -> bool:
+    """Whether more samples could ever resolve a change of ``t`` against the run-to-run
+    noise, which no number of samples per run reduces."""
+    return z_power(level) * noise.sd_log < math.log1p(t)
 
 
 def decide(
@@ -129,6 +144,7 @@ def decide(
     p_adjusted: float | None,
     tests: int,
     unreliable: str = "",
+    noise: RunNoise | None = None,
 ) -> CaseVerdict:
     """The verdict of one matched, comparable case (see the module docstring).
 
@@ -138,7 +154,10 @@ def decide(
             α / tests, Holm's strictest step).
         unreliable: why the measurement cannot confirm a change (a run flagged it
             ``HIGH_NOISE``); a would-be ``slower`` or ``faster`` is then ``ambiguous``.
+        noise: the gate's run-to-run noise; ``ev.estimate`` already carries the interval
+            it widened. It enters the detectable change and the samples needed.
     """
+    noise = noise or RunNoise()
     base = CaseVerdict(case_id, variant, AMBIGUOUS, s, direction, ev, p_adjusted)
     est = ev.estimate
     if est is None:
@@ -150,7 +169,7 @@ def decide(
         verdict = SLOWER if worse > 1 + t else FASTER if worse < 1 - t else SAME
         return _with(base, verdict, ev.note)
     level = ALPHA / max(tests, 1)
-    detectable = _detectable(ev, s, level)
+    detectable = _detectable(ev, s, level, noise)
     significant = p_adjusted is not None and p_adjusted <= ALPHA
     beyond_floor = ev.change_ms is None or ev.change_ms > s.floor_ms
     if significant and (worse > 1 + t or worse < 1 - t):
@@ -166,14 +185,25 @@ def decide(
         )
     if lo >= 1 - t and hi <= 1 + t:
         return _with(base, SAME, _drift_note(ev), mde_=detectable)
+    run_bound = ev.p_run is not None and ev.p is not None and ev.p_run > max(ev.p, ALPHA)
     why = (
-        "not significant"
+        f"not significant against run-to-run noise (±{_pct(math.expm1(noise.sd_log))})"
+        if not significant and run_bound
+        else "not significant"
         if not significant
         else f"interval crosses ±{_pct(t)}"
     )
     need = None
     if t > 0 and ev.sd_log is not None:
-        need = max(samples_needed(ev.sd_log, t, level), min_samples_for_level(level))
+        if not _resolvable(t, level, noise):
+            why += (
+                f"; run-to-run noise is too large to resolve ±{_pct(t)} with any number of "
+                "samples: repeat the runs (alternating base and head) or use a quieter machine"
+            )
+        else:
+            need = max(
+                samples_needed(ev.sd_log, t, level, noise.sd_log), min_samples_for_level(level)
+            )
     return _with(base, AMBIGUOUS, why, mde_=detectable, need=need)
 
 

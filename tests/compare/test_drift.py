@@ -59,7 +59,11 @@ def test_a_noisy_canary_is_not_used() -> None:
     drift = compare_canaries(base, cur)
     assert not drift.moved and "too noisy" in drift.note
     result = gate_runs(base, cur, defaults=CaseSettings())
-    assert {c.verdict for c in result.cases} == {"slower"}
+    # Not divided out, the canary's 20% shift and its wander are run-to-run noise: a 20%
+    # slower kernel on a machine that ran 20% slower cannot be confirmed.
+    assert result.noise.machine_sd_log > 0.05
+    assert {c.verdict for c in result.cases} == {"ambiguous"}
+    assert all("run-to-run noise" in c.reason for c in result.cases)
 
 
 def test_no_canary_in_an_older_file_is_said() -> None:

@@ -1,0 +1,216 @@
+"""Run-to-run noise: how far unchanged cases move between two runs, beyond their own samples.
+
+A Mann–Whitney test on two runs' raw samples sees only the noise *within* each case's short
+measuring window. Between two runs a shared machine also changes speed (other tenants,
+clocks, the host's frequency), and a case measured at one moment in each run carries that
+change whole. On this project's 2-core CI host, A/A runs of the same suite moved a case's
+median by 7–20% (log-scale standard deviation) while each case's bootstrap interval was a few
+percent wide: a test on samples alone calls such moves significant. So the gate also tests
+every case against a model of the run-to-run noise, with two terms, both on the log scale:
+
+* **machine wander** ``σ_m``: the standard deviation of the canary's checkpoint medians
+  (start, middle and end of each run, both runs pooled). It is how much the machine's speed
+  differs from one moment to another, and so the uncertainty of any correction for it; it
+  moves all cases together, so averaging over cases does not shrink it.
+* **case spread** ``τ``: how much the cases' log-ratios scatter around their common shift
+  beyond what their bootstrap intervals explain, ``τ² = max(0, s² − median(seᵢ²))`` with
+  ``s`` Rousseeuw and Croux's ``Qn`` scale of the log-ratios (a quartile of the pairwise
+  distances, with their small-sample factors). It needs at least :data:`MIN_CASES` tested
+  cases. ``Qn`` tolerates up to half the cases changed (a regression in one variant of two
+  leaves the other half's spread to measure), at the price of overstating the spread when
+  many cases changed (by about 1.4× with a quarter of them changed), which makes the gate
+  more cautious, never less. Clipping the changed cases away and re-estimating
+  (reweighting, sigma-clipping) was tried and rejected: on this project's CPU host, whose
+  run-to-run noise is heavy-tailed, it raised the A/A false-positive rate from 0% to 11%.
+  A change shared by every case moves their centre, not their spread, and stays detectable.
+
+Per case, ``z = log(ratio) / √(seᵢ² + τ² + σ_m²)`` (``seᵢ`` the standard deviation of the
+case's bootstrap log-ratio replicates) gives a two-sided normal ``p_run``. The gate's p for a
+case is ``max(p_MW, p_run)``: a regression must be significant on the raw samples *and*
+against the run-to-run noise (an intersection–union test, still of level α), and Holm adjusts
+that p across the cases. The interval the gate reports for a case is its bootstrap interval
+widened by the same run-to-run terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from attnbench.compare.drift import canary_of
+from attnbench.compare.stats import RatioEstimate
+from attnbench.results.schema import RunResult
+
+MIN_CASES = 8
+"""Tested cases needed to estimate the case spread ``τ`` (fewer: ``τ`` is not counted)."""
+QN_MAX_CASES = 2000
+"""Above this many cases, ``Qn`` is taken over evenly spaced order statistics of the cases."""
+_QN_NORMAL = 2.2219
+"""Makes ``Qn`` estimate the standard deviation of a normal law (Croux and Rousseeuw 1992)."""
+_QN_SMALL = {8: 0.669, 9: 0.872}
+"""Their finite-sample factors below 10 cases; above: n/(n+1.4) odd, n/(n+3.8) even."""
+_Z95 = 1.959963984540054
+"""Two-sided 95% normal quantile (the level of every interval)."""
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    """The run-to-run noise of one gate (log-scale standard deviations).
+
+    Attributes:
+        case_sd_log: ``τ``, the spread of unchanged cases beyond their samples' noise.
+        machine_sd_log: ``σ_m``, the canary's wander between checkpoints (both runs).
+        cases: the tested cases ``τ`` was estimated from (0 when it was not).
+        checkpoints: the canary checkpoints ``σ_m`` was estimated from (0 when it was not).
+        note: the one line every output prints.
+    """
+
+    case_sd_log: float = 0.0
+    machine_sd_log: float = 0.0
+    cases: int = 0
+    checkpoints: int = 0
+    note: str = ""
+
+    @property
+    def sd_log(self) -> float:
+        """The run-to-run term added to every case: ``√(τ² + σ_m²)``."""
+        return math.hypot(self.case_sd_log, self.machine_sd_log)
+
+    def total_sd_log(self, se_log: float) -> float:
+        """A case's whole log-scale uncertainty: ``√(se² + τ² + σ_m²)``."""
+        return math.hypot(se_log, self.sd_log)
+
+    def p(self, log_ratio: float, se_log: float) -> float:
+        """Two-sided normal p of ``log_ratio`` against the case's whole uncertainty."""
+        sd = self.total_sd_log(se_log)
+        if sd == 0:
+            return 0.0 if log_ratio else 1.0
+        return math.erfc(abs(log_ratio) / sd / math.sqrt(2))
+
+    def widened(self, est: RatioEstimate, shared: int = 1) -> RatioEstimate:
+        """``est`` with its 95% interval widened by the run-to-run terms (in quadrature).
+
+        ``shared``: how many independent cases the estimate averages (a geometric mean over
+        n cases divides ``τ²`` by n; the machine wander is common to all and stays whole).
+        """
+        extra = _Z95 * math.hypot(self.case_sd_log / math.sqrt(max(shared, 1)),
+                                  self.machine_sd_log)  # fmt: skip
+        if extra == 0 or est.ci_low <= 0 or est.ratio <= 0:
+            return est
+        log_r = math.log(est.ratio)
+        below = math.hypot(log_r - math.log(est.ci_low), extra)
+        above = math.hypot(math.log(est.ci_high) - log_r, extra)
+        return RatioEstimate(
+            est.ratio, math.exp(log_r - below), math.exp(log_r + above), est.log_replicates
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sd_log": self.sd_log,
+            "case_sd_log": self.case_sd_log,
+            "machine_sd_log": self.machine_sd_log,
+            "cases": self.cases,
+            "checkpoints": self.checkpoints,
+            "note": self.note,
+        }
+
+
+def se_log(est: RatioEstimate) -> float:
+    """Standard deviation of an estimate's bootstrap log-ratio replicates (0 without any)."""
+    reps = est.log_replicates
+    return float(np.std(reps, ddof=1)) if reps.size > 1 else 0.0
+
+
+def checkpoint_logs(run: RunResult) -> list[float]:
+    """Log of the median of each canary checkpoint of ``run`` that has samples."""
+    out: list[float] = []
+    for point in (canary_of(run) or {}).get("points") or []:
+        samples = point.get("samples_ms") if isinstance(point, dict) else None
+        if isinstance(samples, list):
+            values = [float(s) for s in samples if isinstance(s, (int, float)) and s > 0]
+            if values:
+                out.append(math.log(float(np.median(values))))
+    return out
+
+
+def machine_wander(base: RunResult, current: RunResult, normalised: bool) -> tuple[float, int]:
+    """``σ_m`` and the checkpoints it came from.
+
+    When the gate divides the canary out (``normalised``), each run's checkpoints are taken
+    about their own mean (the shift between the runs is corrected, its wander is not);
+    otherwise all checkpoints about their common mean (the shift itself is uncorrected
+    noise).
+    """
+    sides = [checkpoint_logs(base), checkpoint_logs(current)]
+    points = sum(len(s) for s in sides)
+    if normalised:
+        deviations = [x - float(np.mean(s)) for s in sides if len(s) > 1 for x in s]
+        dof = sum(len(s) - 1 for s in sides if len(s) > 1)
+    else:
+        pooled = [x for s in sides for x in s]
+        deviations = [x - float(np.mean(pooled)) for x in pooled] if pooled else []
+        dof = len(pooled) - 1
+    if dof < 1:
+        return 0.0, 0
+    return math.sqrt(math.fsum(d * d for d in deviations) / dof), points
+
+
+def case_spread(estimates: Sequence[RatioEstimate]) -> float:
+    """``τ`` from the tested cases' estimates; 0 with fewer than :data:`MIN_CASES`."""
+    usable = [e for e in estimates if e.ratio > 0 and math.isfinite(e.ratio)]
+    if len(usable) < MIN_CASES:
+        return 0.0
+    spread = qn_scale(np.log([e.ratio for e in usable]))
+    within = float(np.median([se_log(e) ** 2 for e in usable]))
+    return math.sqrt(max(0.0, spread**2 - within))
+
+
+def qn_scale(values: Sequence[float] | np.ndarray) -> float:
+    """Rousseeuw–Croux ``Qn``: a robust standard deviation with a 50% breakdown point.
+
+    The ``k``-th smallest of the pairwise distances ``|xᵢ − xⱼ|`` (``k = C(h, 2)``,
+    ``h = ⌊n/2⌋ + 1``), times the normal-consistency constant and the finite-sample factor.
+    """
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    if x.size > QN_MAX_CASES:
+        x = x[np.linspace(0, x.size - 1, QN_MAX_CASES).round().astype(int)]
+    n = int(x.size)
+    if n < 2:
+        return 0.0
+    h = n // 2 + 1
+    k = h * (h - 1) // 2
+    distances = np.abs(x[:, None] - x[None, :])[np.triu_indices(n, 1)]
+    kth = float(np.partition(distances, k - 1)[k - 1])
+    factor = _QN_SMALL.get(n) or (n / (n + 1.4) if n % 2 else n / (n + 3.8))
+    return _QN_NORMAL * factor * kth
+
+
+def estimate_run_noise(
+    base: RunResult,
+    current: RunResult,
+    estimates: Sequence[RatioEstimate],
+    normalised: bool,
+) -> RunNoise:
+    """The run-to-run noise of a gate from its runs' canaries and its tested cases."""
+    sigma_m, checkpoints = machine_wander(base, current, normalised)
+    enough = len(estimates) >= MIN_CASES
+    tau = case_spread(estimates)
+    noise = RunNoise(tau, sigma_m, len(estimates) if enough else 0, checkpoints)
+    return RunNoise(tau, sigma_m, noise.cases, checkpoints, describe(noise, len(estimates)))
+
+
+def describe(noise: RunNoise, tested: int) -> str:
+    """The run-to-run noise line: both terms, and what was missing."""
+    machine = (f"canary wander ±{_pct(noise.machine_sd_log)}" if noise.checkpoints
+               else "no canary: machine wander not counted")  # fmt: skip
+    spread = (f"case spread ±{_pct(noise.case_sd_log)}" if noise.cases
+              else f"case spread needs {MIN_CASES} tested cases, has {tested}")  # fmt: skip
+    return f"run-to-run noise ±{_pct(noise.sd_log)} ({machine}; {spread}); cases tested against it"
+
+
+def _pct(x: float) -> str:
+    return f"{math.expm1(x) * 100:.1f}%"

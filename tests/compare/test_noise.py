@@ -1,0 +1,219 @@
+"""The run-to-run noise model: Qn, canary wander, case spread, and what the gate does with them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from attnbench.compare.gate import gate_runs
+from attnbench.compare.noise import (
+    MIN_CASES,
+    RunNoise,
+    case_spread,
+    machine_wander,
+    qn_scale,
+)
+from attnbench.compare.policy import CaseSettings
+from attnbench.compare.stats import RatioEstimate, samples_needed
+from attnbench.results.schema import RunResult
+from tests.compare.helpers import case, run, samples
+
+V = "softmax.naive"
+W = "softmax.sdpa"
+
+
+def _with_points(r: RunResult, medians: list[float]) -> RunResult:
+    """``r`` with canary checkpoints whose medians are exactly ``medians`` (ms)."""
+    r.run["canary"]["points"] = [
+        {"phase": f"p{i}", "samples_ms": [m * 0.99, m, m * 1.01]} for i, m in enumerate(medians)
+    ]
+    return r
+
+
+# Qn -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [8, 9, 12, 13, 200])
+def test_qn_estimates_a_normal_standard_deviation(n: int) -> None:
+    rng = np.random.default_rng(n)
+    mean = np.mean([qn_scale(rng.normal(0, 0.1, n)) for _ in range(400)])
+    assert mean == pytest.approx(0.1, rel=0.06)
+
+
+def test_qn_is_unmoved_by_half_the_values_shifted() -> None:
+    rng = np.random.default_rng(0)
+    mixed = np.concatenate([rng.normal(0, 0.01, 50), rng.normal(0.3, 0.01, 50)])
+    assert qn_scale(mixed) < 0.03  # the IQR of the same values is ~0.3
+    assert np.subtract(*np.quantile(mixed, [0.75, 0.25])) > 0.25
+
+
+def test_qn_of_many_values_uses_a_bounded_subsample() -> None:
+    values = np.random.default_rng(1).normal(0, 0.05, 20_000)
+    assert qn_scale(values) == pytest.approx(0.05, rel=0.05)
+    assert qn_scale([1.0]) == 0.0
+
+
+# machine wander -----------------------------------------------------------------------
+
+
+def test_wander_pools_every_checkpoint_when_not_normalised() -> None:
+    base = _with_points(run([]), [1.0, 1.0, 1.0])
+    cur = _with_points(run([]), [1.2, 1.2, 1.2])
+    sd, points = machine_wander(base, cur, normalised=False)
+    logs = [0.0] * 3 + [math.log(1.2)] * 3
+    assert points == 6 and sd == pytest.approx(float(np.std(logs, ddof=1)))
+
+
+def test_wander_is_within_each_run_when_the_shift_is_divided_out() -> None:
+    base = _with_points(run([]), [1.0, 1.0, 1.0])
+    cur = _with_points(run([]), [1.2, 1.2, 1.2])
+    assert machine_wander(base, cur, normalised=True) == (0.0, 6)
+    wobbly = _with_points(run([]), [1.0, 1.1, 1.0])
+    sd, _ = machine_wander(base, wobbly, normalised=True)
+    logs = np.log([1.0, 1.1, 1.0])
+    assert sd == pytest.approx(math.sqrt(np.sum((logs - logs.mean()) ** 2) / 4))
+
+
+def test_no_canary_no_wander() -> None:
+    assert machine_wander(run([], canary_ms=None), run([], canary_ms=None), False) == (0.0, 0)
+
+
+# case spread -------------------------------------------------------------------------
+
+
+def _estimates(logs: list[float], se: float) -> list[RatioEstimate]:
+    rng = np.random.default_rng(0)
+    return [
+        RatioEstimate(math.exp(x), math.exp(x - 2 * se), math.exp(x + 2 * se),
+                      rng.normal(x, se, 2000))
+        for x in logs
+    ]
+
+
+def test_spread_beyond_the_samples_noise_is_the_case_spread() -> None:
+    logs = list(np.random.default_rng(3).normal(0, 0.1, 40))
+    tau = case_spread(_estimates(logs, 0.01))
+    assert tau == pytest.approx(math.sqrt(qn_scale(logs) ** 2 - 0.01**2), rel=0.02)
+    assert 0.07 < tau < 0.13
+
+
+def test_spread_explained_by_the_samples_noise_is_zero() -> None:
+    logs = list(np.random.default_rng(3).normal(0, 0.01, 40))
+    assert case_spread(_estimates(logs, 0.05)) == 0.0
+
+
+def test_too_few_cases_for_a_spread() -> None:
+    logs = [0.3, -0.3, 0.2, -0.2, 0.1, -0.1, 0.0]
+    assert len(logs) == MIN_CASES - 1 and case_spread(_estimates(logs, 0.001)) == 0.0
+    assert case_spread(_estimates([*logs, 0.05], 0.001)) > 0.1
+
+
+# the RunNoise object -----------------------------------------------------------------
+
+
+def test_p_against_noise_is_a_two_sided_normal_p() -> None:
+    noise = RunNoise(case_sd_log=0.03, machine_sd_log=0.04)
+    assert noise.sd_log == pytest.approx(0.05)
+    assert noise.total_sd_log(0.12) == pytest.approx(0.13)
+    assert noise.p(1.959964 * 0.13, 0.12) == pytest.approx(0.05, rel=1e-4)
+    assert noise.p(-1.959964 * 0.13, 0.12) == pytest.approx(0.05, rel=1e-4)
+    assert RunNoise().p(0.0, 0.0) == 1.0 and RunNoise().p(0.01, 0.0) == 0.0
+
+
+def test_widening_adds_in_quadrature_and_averages_only_the_case_spread() -> None:
+    est = RatioEstimate(1.0, math.exp(-0.03), math.exp(0.04))
+    wide = RunNoise(case_sd_log=0.02, machine_sd_log=0.0).widened(est)
+    assert math.log(wide.ci_high) == pytest.approx(math.hypot(0.04, 1.959964 * 0.02), rel=1e-5)
+    assert math.log(wide.ci_low) == pytest.approx(-math.hypot(0.03, 1.959964 * 0.02), rel=1e-5)
+    four = RunNoise(case_sd_log=0.02).widened(est, shared=4)
+    assert math.log(four.ci_high) == pytest.approx(math.hypot(0.04, 1.959964 * 0.01), rel=1e-5)
+    machine = RunNoise(machine_sd_log=0.02).widened(est, shared=4)
+    assert machine.ci_high == pytest.approx(wide.ci_high)
+    assert RunNoise().widened(est) is est
+
+
+def test_samples_needed_leaves_room_for_run_noise() -> None:
+    plain = samples_needed(0.05, 0.05, 0.05)
+    assert samples_needed(0.05, 0.05, 0.05, run_sd_log=0.01) > plain
+    with pytest.raises(ValueError, match="run-to-run noise alone"):
+        samples_needed(0.05, 0.05, 0.05, run_sd_log=0.02)
+
+
+# the gate ---------------------------------------------------------------------------------
+
+
+def _aa(offset_sd: float, slowed: dict[int, float], seed: int = 5) -> tuple[RunResult, RunResult]:
+    """12 cases; each current case moved by its own run-to-run offset (log-sd ``offset_sd``)
+    and, for the indexes in ``slowed``, by a planted factor."""
+    rng = np.random.default_rng(seed)
+    ns = [16 * (i + 1) for i in range(12)]
+    base = run([case(V, n, samples(1.0, 40, 0.01, i)) for i, n in enumerate(ns)])
+    cur = run([
+        case(V, n, samples(math.exp(rng.normal(0, offset_sd)) * slowed.get(i, 1.0), 40, 0.01,
+                           100 + i))
+        for i, n in enumerate(ns)
+    ])  # fmt: skip
+    return base, cur
+
+
+def test_run_to_run_offsets_are_not_regressions() -> None:
+    base, cur = _aa(0.10, {})
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    assert result.noise.case_sd_log == pytest.approx(0.10, rel=0.5)
+    assert result.counts()["slower"] == 0 and result.exit_code == 0
+    moved = [c for c in result.cases if c.estimate and abs(math.log(c.estimate.ratio)) > 0.1]
+    assert moved and all(c.verdict == "ambiguous" for c in moved)
+    # The samples alone call each of these significant: only the run-to-run test holds them.
+    assert all(c.evidence and c.evidence.p is not None and c.evidence.p < 1e-6 for c in moved)
+    assert all("run-to-run noise" in c.reason for c in moved)
+    assert "run-to-run noise ±" in result.noise.note
+
+
+def test_planted_slowdowns_on_a_quiet_machine_are_named_exactly() -> None:
+    base, cur = _aa(0.005, {1: 1.10, 4: 1.10, 9: 1.10})
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    slower = sorted(int(c.case_id.split("-n")[1].split("-")[0]) for c in result.cases
+                    if c.verdict == "slower")  # fmt: skip
+    assert slower == [32, 80, 160] and result.exit_code == 1
+    assert result.noise.sd_log < 0.02
+
+
+def test_the_decision_p_is_the_larger_of_the_two() -> None:
+    base, cur = _aa(0.10, {})
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    for c in result.cases:
+        ev = c.evidence
+        assert ev is not None and ev.p is not None and ev.p_run is not None
+        assert ev.p_decision == max(ev.p, ev.p_run)
+        assert c.p_adjusted is not None and c.p_adjusted >= ev.p_decision
+
+
+def test_too_much_noise_for_any_number_of_samples_is_said() -> None:
+    base, cur = _aa(0.10, {})
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    ambiguous = [c for c in result.cases if c.verdict == "ambiguous"]
+    assert ambiguous and all(c.samples_needed is None for c in ambiguous)
+    assert all("with any number of samples" in c.reason for c in ambiguous)
+    assert all(c.mde is not None and c.mde > 0.2 for c in ambiguous)
+
+
+def test_a_shared_change_stays_detectable_when_the_canary_is_steady() -> None:
+    # Every kernel 10% slower, the canary steady: the spread is small, the centre moved.
+    ns = [16 * (i + 1) for i in range(12)]
+    base = run([case(V, n, samples(1.0, 40, 0.01, i)) for i, n in enumerate(ns)])
+    cur = run([case(V, n, samples(1.10, 40, 0.01, 50 + i)) for i, n in enumerate(ns)])
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    assert result.counts()["slower"] == 12
+
+
+def test_one_variant_regressing_does_not_hide_itself_in_the_spread() -> None:
+    ns = [16 * (i + 1) for i in range(8)]
+    base = run([case(v, n, samples(1.0, 40, 0.01, i + k)) for k, v in enumerate((V, W))
+                for i, n in enumerate(ns)])  # fmt: skip
+    cur = run([case(v, n, samples(1.3 if v == V else 1.0, 40, 0.01, 70 + i + k))
+               for k, v in enumerate((V, W)) for i, n in enumerate(ns)])  # fmt: skip
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    assert {c.variant for c in result.cases if c.verdict == "slower"} == {V}
+    assert result.counts()["slower"] == 8 and result.noise.case_sd_log < 0.05
