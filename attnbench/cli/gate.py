@@ -136,8 +136,9 @@ def gate_command(
     """Gate CURRENT against BASELINE: per case slower / faster / same / ambiguous /
     incomparable / new / missing / failed.
 
-    A case is slower only if its ratio exceeds --max-regression, the Mann–Whitney test on
-    the raw samples is significant after Holm's correction across all tested cases, and the
+    A case is slower only if its ratio exceeds --max-regression, it is significant both on
+    the raw samples (Mann–Whitney) and against the pair's run-to-run noise (canary wander
+    and case spread, printed), after Holm's correction across all tested cases, and the
     change exceeds --floor-ms. Machine drift, measured by each run's canary, is divided out.
 
     Exit codes: 0 no confirmed regression; 1 a confirmed regression or a failed case
