@@ -74,8 +74,14 @@ def test_inverted_and_divided() -> None:
     inv = est.inverted()
     assert inv.ratio == pytest.approx(1 / est.ratio)
     assert inv.ci_low == pytest.approx(1 / est.ci_high)
+    assert inv.ci_high == pytest.approx(1 / est.ci_low)
+    assert np.array_equal(inv.log_replicates, -est.log_replicates)
     same = est.divided(est)
     assert same.ratio == pytest.approx(1.0) and same.ci_low == pytest.approx(1.0)
+    other = ratio_of_medians(samples(1, 30, 0.02, 3), samples(1.5, 30, 0.02, 4))
+    both = est.divided(other)
+    assert np.array_equal(both.log_replicates, est.log_replicates - other.log_replicates)
+    assert both.ratio == pytest.approx(est.ratio / other.ratio)
 
 
 def test_geomean_of_ratios() -> None:
@@ -114,5 +120,20 @@ def test_samples_needed_inverts_mde() -> None:
     n = samples_needed(0.05, 0.05, 0.05)
     assert mde_from(0.05, n, n, 0.05) <= 0.05 < mde_from(0.05, n - 2, n - 2, 0.05)
     assert samples_needed(0.0, 0.05, 0.05) == min_samples_for_level(0.05)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^change must be positive$"):
         samples_needed(0.05, 0.0, 0.05)
+    with pytest.raises(ValueError, match=r"^change must be positive$"):
+        samples_needed(0.05, -0.01, 0.05)
+
+
+def test_samples_needed_with_run_noise_at_its_edge() -> None:
+    # The budget left after the run-to-run noise is exactly zero at log1p(change) / z.
+    from attnbench.compare.stats import z_power
+
+    edge = math.log1p(0.05) / z_power(0.05)
+    with pytest.raises(ValueError, match=r"^the run-to-run noise alone is too large"):
+        samples_needed(0.05, 0.05, 0.05, run_sd_log=edge)
+    assert samples_needed(0.05, 0.05, 0.05, run_sd_log=edge * 0.999) > 1000
+    budget = (math.log1p(0.05) / z_power(0.05)) ** 2 - 0.01**2
+    expect = math.ceil(2 * (0.05 * math.sqrt(math.pi / 3)) ** 2 / budget)
+    assert samples_needed(0.05, 0.05, 0.05, run_sd_log=0.01) == expect
