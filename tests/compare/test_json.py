@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ CASE_KEYS = {
 }  # fmt: skip
 
 
-def _gate() -> dict[str, object]:
+def _gate() -> dict[str, Any]:
     base = run([case(V, 64, samples(1.0, 40, 0.02, 1)), case(V, 128, samples(2.0, 40, 0.02, 2))])
     cur = run([case(V, 64, samples(1.3, 30, 0.02, 3)), case(V, 128, samples(2.0, 40, 0.02, 4))])
     settings = CaseSettings(max_regression=0.05, floor_ms=0.001)
