@@ -173,3 +173,35 @@ def test_gather_falls_back_to_the_sample_median_when_no_metric_is_stored() -> No
     ev = gather(base, cur, TIME_METRIC)
     assert ev.baseline == pytest.approx(float(np.median(base.samples)))
     assert ev.current == pytest.approx(float(np.median(cur.samples)))
+
+
+# the one-line notes, word for word -------------------------------------------------------------
+
+
+def test_drift_lines() -> None:
+    from attnbench.compare.drift import describe
+
+    est = RatioEstimate(1.2, 1.15, 1.25)
+    assert describe(est, True) == (
+        "machine drift: the canary ran 20.0% slower (ratio 1.200 [1.150, 1.250]); cases are "
+        "judged on canary-normalised ratios"
+    )
+    fast = RatioEstimate(0.9, 0.85, 0.95)
+    assert describe(fast, True).startswith("machine drift: the canary ran 10.0% faster")
+    assert describe(RatioEstimate(1.001, 0.999, 1.003), False) == (
+        "canary ratio 1.001 [0.999, 1.003]: no machine drift beyond its noise"
+    )
+
+
+def test_run_noise_lines() -> None:
+    from attnbench.compare.noise import MIN_CASES, RunNoise, describe
+
+    both = RunNoise(0.03, 0.04, 12, 6)
+    assert describe(both, 12) == (
+        "run-to-run noise ±5.1% (canary wander ±4.1%; case spread ±3.0%); cases tested against it"
+    )
+    neither = RunNoise()
+    assert describe(neither, 3) == (
+        "run-to-run noise ±0.0% (no canary: machine wander not counted; case spread needs "
+        f"{MIN_CASES} tested cases, has 3); cases tested against it"
+    )
