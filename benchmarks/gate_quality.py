@@ -100,15 +100,14 @@ def run_rounds(rounds: int, min_samples: int, max_time_s: float, threads: int) -
     return runs
 
 
-PLANTED_FRACTION = 0.5
-
-
-def plant(run: RunResult, factor: float, rng: random.Random) -> tuple[RunResult, set[str]]:
-    """A copy of ``run`` with a fraction (``--planted``) of its ok cases' samples multiplied
-    by ``factor``."""
+def plant(
+    run: RunResult, factor: float, rng: random.Random, fraction: float
+) -> tuple[RunResult, set[str]]:
+    """A copy of ``run`` with ``fraction`` (``--planted``) of its ok cases' samples
+    multiplied by ``factor``."""
     slowed = copy.deepcopy(run)
     ok = [c for c in slowed.cases if c.status == "ok"]
-    chosen = {c.case_id for c in rng.sample(ok, max(1, round(len(ok) * PLANTED_FRACTION)))}
+    chosen = {c.case_id for c in rng.sample(ok, max(1, round(len(ok) * fraction)))}
     for c in slowed.cases:
         if c.case_id in chosen:
             c.samples = [s * factor for s in c.samples]
@@ -156,9 +155,9 @@ def simulate(
 
 
 def evaluate(
-    runs: list[RunResult], seed: int
+    runs: list[RunResult], seed: int, fraction: float
 ) -> tuple[Tally, dict[float, Tally], int, list[float]]:
-    """Gate every pair of ``runs`` A/A and with planted slowdowns."""
+    """Gate every pair of ``runs`` A/A and with ``fraction`` of the cases slowed."""
     rng = random.Random(seed)
     aa = Tally()
     planted = {f: Tally() for f in FACTORS}
@@ -170,7 +169,7 @@ def evaluate(
         drifted += result.drift.moved
         noise.append(result.noise.sd_log)
         for factor, tally in planted.items():
-            slowed, chosen = plant(runs[j], factor, rng)
+            slowed, chosen = plant(runs[j], factor, rng, fraction)
             judge(runs[i], slowed, chosen, tally)
     return aa, planted, drifted, noise
 
@@ -247,8 +246,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--planted", type=float, default=0.5,
                         help="fraction of the cases slowed in each planted copy")  # fmt: skip
     args = parser.parse_args(argv)
-    global PLANTED_FRACTION
-    PLANTED_FRACTION = args.planted
     if args.rounds < 2:
         parser.error("--rounds must be at least 2")
     if args.quick:
@@ -264,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nHIGH_NOISE cases: {noisy} of {total}"
         + (" (flags ignored for this evaluation)" if args.ignore_noise_flags else "")
     )
-    report("real runs", len(runs), *evaluate(runs, args.seed))
+    report("real runs", len(runs), *evaluate(runs, args.seed, args.planted))
     if args.simulate:
         fake = simulate(runs[0], args.sim_rounds, args.sim_within, args.sim_offset,
                         args.sim_shift, args.sim_wander, args.seed, args.sim_copies)  # fmt: skip
@@ -273,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.sim_shift:.1%}, canary wander {args.sim_wander:.1%}, "
             f"{len(fake[0].cases)} cases)",
             len(fake),
-            *evaluate(fake, args.seed),
+            *evaluate(fake, args.seed, args.planted),
         )
     return 0
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -200,7 +200,7 @@ def estimate_run_noise(
     enough = len(estimates) >= MIN_CASES
     tau = case_spread(estimates)
     noise = RunNoise(tau, sigma_m, len(estimates) if enough else 0, checkpoints)
-    return RunNoise(tau, sigma_m, noise.cases, checkpoints, describe(noise, len(estimates)))
+    return replace(noise, note=describe(noise, len(estimates)))
 
 
 def describe(noise: RunNoise, tested: int) -> str:

@@ -186,13 +186,12 @@ def decide(
     if lo >= 1 - t and hi <= 1 + t:
         return _with(base, SAME, _drift_note(ev), mde_=detectable)
     run_bound = ev.p_run is not None and ev.p is not None and ev.p_run > max(ev.p, ALPHA)
-    why = (
-        f"not significant against run-to-run noise (±{_pct(math.expm1(noise.sd_log))})"
-        if not significant and run_bound
-        else "not significant"
-        if not significant
-        else f"interval crosses ±{_pct(t)}"
-    )
+    if significant:
+        why = f"interval crosses ±{_pct(t)}"
+    elif run_bound:
+        why = f"not significant against run-to-run noise (±{_pct(math.expm1(noise.sd_log))})"
+    else:
+        why = "not significant"
     need = None
     if t > 0 and ev.sd_log is not None:
         if not _resolvable(t, level, noise):
