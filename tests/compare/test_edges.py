@@ -48,8 +48,8 @@ def test_a_one_value_metric_missing_on_either_side() -> None:
 
 @pytest.mark.parametrize(
     ("b", "c", "ratio"),
-    [(3.0, 3.0, 1.0), (0.5, 0.6, 1.2), (0.0, 2.0, math.inf), (2.0, 0.0, 0.0), (-1.0, 0.0, 1.0),
-     (0.5, 0.25, 0.5)],
+    [(3.0, 3.0, 1.0), (0.5, 0.6, 1.2), (0.0, 2.0, math.inf), (0.0, 0.5, math.inf),
+     (2.0, 0.0, 0.0), (0.5, 0.0, 0.0), (-1.0, 0.0, 1.0), (0.5, 0.25, 0.5)],
 )  # fmt: skip
 def test_a_one_value_metric_is_judged_on_its_value(b: float, c: float, ratio: float) -> None:
     ev = _pair(b, c)
@@ -113,6 +113,17 @@ def test_a_verdict_without_evidence_serialises_to_nulls() -> None:
                 "change_ms", "p_adjusted", "mde", "samples_needed"):  # fmt: skip
         assert d[key] is None, key
     assert d["normalised"] is False and d["reason"] == "only in the current run"
+
+
+def test_a_normalised_verdict_says_so_in_its_json() -> None:
+    ev = Evidence(1.0, 1.2, RatioEstimate(1.2, 1.1, 1.3), p=1e-6, normalised=True)
+    d = CaseVerdict("x/y", V, "slower", CaseSettings(), evidence=ev).to_dict()
+    assert d["normalised"] is True
+    plain = Evidence(1.0, 1.2, RatioEstimate(1.2, 1.1, 1.3), p=1e-6)
+    assert (
+        CaseVerdict("x/y", V, "slower", CaseSettings(), evidence=plain).to_dict()["normalised"]
+        is False
+    )
 
 
 def test_non_finite_ratios_serialise_to_null() -> None:

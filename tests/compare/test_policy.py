@@ -10,6 +10,7 @@ from attnbench.compare.policy import (
     DEFAULT_FLOOR_MS,
     CaseSettings,
     Policy,
+    Rule,
     check_metric,
     load_policy,
     parse_fraction,
@@ -93,6 +94,15 @@ def test_load_and_precedence(tmp_path: Path) -> None:
     assert policy.for_case("softmax.sdpa/b1-n1024", "softmax.sdpa", defaults) == defaults
 
 
+def test_a_rule_sets_the_floor_and_the_policy_metric_is_the_default() -> None:
+    rule = Rule(variant="x*", floor_ms=0.5)
+    assert rule.apply(CaseSettings()) == CaseSettings(floor_ms=0.5)
+    policy = Policy(metric="memory/peak_bytes")
+    assert policy.defaults(None, None, None).metric == "memory/peak_bytes"
+    assert policy.defaults("throughput/tflops", None, None).metric == "throughput/tflops"
+    assert Policy().defaults("throughput/tflops", None, None).metric == "throughput/tflops"
+
+
 def test_builtin_defaults_without_policy() -> None:
     assert Policy().defaults(None, None, None) == CaseSettings()
     assert CaseSettings().floor_ms == DEFAULT_FLOOR_MS
@@ -106,8 +116,27 @@ def test_builtin_defaults_without_policy() -> None:
             ":2:1",
             "unknown key 'max_regresion' in the policy; did you mean 'max_regression'?",
         ),
-        ("version: 1\nmax_regression: 5\n", ":2:17", "ambiguous"),
-        ("version: 1\nmetric: time/medain_ms\n", ":2:9", "did you mean 'time/median_ms'"),
+        ("version: 1\nmax_regression: 5\n", ":2:17", ": max_regression: '5' is ambiguous"),
+        (
+            "version: 1\nmetric: time/medain_ms\n",
+            ":2:9",
+            ": metric: unknown metric 'time/medain_ms'; did you mean 'time/median_ms'?",
+        ),
+        (
+            "version: 1\nrules:\n  - {variant: x, metric: [a]}\n",
+            ":3:26",
+            ": rules[0].metric must be a string, got a list",
+        ),
+        (
+            "version: 1\nrules:\n  - {match: ' ', max_regression: 5%}\n",
+            ":3:13",
+            ": rules[0].match must not be empty",
+        ),
+        (
+            "version: 1\nrules:\n  - {match: 'a*'}\n",
+            ":3:5",
+            "sets nothing\n  hint: add max_regression, metric, floor_ms or ignore",
+        ),
         ("version: 2\n", ":1:10", "version must be 1"),
         ("max_regression: 5%\n", "", "missing the required key 'version'"),
         ("version: 1\nrules:\n  - max_regression: 5%\n", ":3:5", "needs 'match'"),

@@ -73,6 +73,17 @@ def test_upsert_replaces_by_case_id() -> None:
     assert run.counts() == {"ok": 2, "skipped": 0, "oom": 0, "failed": 0}
 
 
+def test_counts_include_every_status_once_per_case() -> None:
+    run = RunResult(suite={}, environment={}, settings={})
+    run.cases = [
+        CaseResult("a/1", "a", {}, "failed"),
+        CaseResult("a/2", "a", {}, "oom"),
+        CaseResult("a/3", "a", {}, "failed"),
+        CaseResult("a/4", "a", {}, "interrupted"),  # a status outside the usual four
+    ]
+    assert run.counts() == {"ok": 0, "skipped": 0, "oom": 1, "failed": 2, "interrupted": 1}
+
+
 def test_newer_schema_is_refused_with_upgrade_hint(tmp_path: Path) -> None:
     data = sample_run().to_dict()
     data["schema_version"] = "99.0.0"
