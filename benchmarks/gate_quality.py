@@ -25,6 +25,9 @@ runner is typically this steady or steadier), independent of this host's noise.
 
     .venv/bin/python benchmarks/gate_quality.py --rounds 8 --simulate  # real + simulated
     .venv/bin/python benchmarks/gate_quality.py --rounds 2 --quick    # smoke test of the script
+
+``--save-runs DIR`` keeps the real runs; ``--load-runs DIR`` gates them again without
+measuring (the same evidence for two versions of the gate).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ import attnbench
 from attnbench.compare.gate import GateResult, gate_runs
 from attnbench.compare.policy import CaseSettings
 from attnbench.results.schema import RunResult
+from attnbench.results.store import load_results, save_results
 
 SUITE = """\
 version: 1
@@ -156,38 +160,50 @@ def simulate(
 
 def evaluate(
     runs: list[RunResult], seed: int, fraction: float
-) -> tuple[Tally, dict[float, Tally], int, list[float]]:
+) -> tuple[Tally, dict[float, Tally], int, list[tuple[float, float, float]]]:
     """Gate every pair of ``runs`` A/A and with ``fraction`` of the cases slowed."""
     rng = random.Random(seed)
     aa = Tally()
     planted = {f: Tally() for f in FACTORS}
     drifted = 0
-    noise: list[float] = []
+    noise: list[tuple[float, float, float]] = []
     for i, j in itertools.combinations(range(len(runs)), 2):
         result = gate_runs(runs[i], runs[j], defaults=CaseSettings())
         judge(runs[i], runs[j], set(), aa, result)
         drifted += result.drift.moved
-        noise.append(result.noise.sd_log)
+        n = result.noise
+        noise.append((n.sd_log, n.case_sd_log, n.machine_sd_log))
         for factor, tally in planted.items():
             slowed, chosen = plant(runs[j], factor, rng, fraction)
             judge(runs[i], slowed, chosen, tally)
     return aa, planted, drifted, noise
 
 
+def _spread(values: list[float]) -> str:
+    """``median (min to max)`` of log-scale standard deviations, as percentages."""
+    v = sorted(values)
+    return f"median {math.expm1(v[len(v) // 2]):.1%}, range {math.expm1(v[0]):.1%} to " + (
+        f"{math.expm1(v[-1]):.1%}"
+    )
+
+
 def report(
-    title: str, runs: int, aa: Tally, planted: dict[float, Tally], drifted: int, noise: list[float]
+    title: str,
+    runs: int,
+    aa: Tally,
+    planted: dict[float, Tally],
+    drifted: int,
+    noise: list[tuple[float, float, float]],
 ) -> None:
     pairs = runs * (runs - 1) // 2
-    noise = sorted(noise)
     print(
         f"\n{title}: {runs} runs, {pairs} pairs, default gate (5% threshold, Holm at 0.05, "
         "1 µs floor)"
     )
     print(f"canary drift detected (and normalised) in {drifted} of {pairs} pairs")
-    print(
-        f"run-to-run noise per pair (1 sd): median {math.expm1(noise[len(noise) // 2]):.1%}, "
-        f"range {math.expm1(noise[0]):.1%} to {math.expm1(noise[-1]):.1%}"
-    )
+    print(f"run-to-run noise per pair (1 sd): {_spread([n[0] for n in noise])}")
+    print(f"  case spread: {_spread([n[1] for n in noise])}")
+    print(f"  canary wander: {_spread([n[2] for n in noise])}")
     print(
         f"A/A: {aa.false_slower} false regressions in {aa.compared} compared cases = "
         f"false-positive rate {aa.fp_rate():.2%} (goal <= 1%); verdicts {aa.verdicts}"
@@ -221,6 +237,11 @@ def judge(
             tally.false_slower += 1
 
 
+def _index(path: Path) -> int:
+    """N of ``run-N.json``."""
+    return int(path.stem.split("-")[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=8, help="real runs (pairs = n(n-1)/2)")
@@ -243,6 +264,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sim-copies", type=int, default=4,
                         help="each real case taken this many times (suite size)")  # fmt: skip
     parser.add_argument("--sim-wander", type=float, default=0.005, help="canary checkpoints")
+    parser.add_argument("--save-runs", type=Path, metavar="DIR",
+                        help="write the real runs to DIR (run-1.json, ...)")  # fmt: skip
+    parser.add_argument("--load-runs", type=Path, metavar="DIR",
+                        help="gate the runs saved in DIR, measuring none")  # fmt: skip
     parser.add_argument("--planted", type=float, default=0.5,
                         help="fraction of the cases slowed in each planted copy")  # fmt: skip
     args = parser.parse_args(argv)
@@ -250,7 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds must be at least 2")
     if args.quick:
         args.min_samples, args.max_time_s = 10, 0.05
-    runs = run_rounds(args.rounds, args.min_samples, args.max_time_s, args.threads)
+    if args.load_runs:
+        runs = [load_results(p) for p in sorted(args.load_runs.glob("run-*.json"), key=_index)]
+        if len(runs) < 2:
+            parser.error(f"--load-runs: {args.load_runs} holds fewer than 2 run-N.json files")
+    else:
+        runs = run_rounds(args.rounds, args.min_samples, args.max_time_s, args.threads)
+    if args.save_runs:
+        args.save_runs.mkdir(parents=True, exist_ok=True)
+        for k, r in enumerate(runs, 1):
+            save_results(r, args.save_runs / f"run-{k}.json")
     noisy = sum("HIGH_NOISE" in c.warnings for r in runs for c in r.cases)
     total = sum(len(r.cases) for r in runs)
     if args.ignore_noise_flags:

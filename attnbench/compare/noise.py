@@ -24,12 +24,25 @@ every case against a model of the run-to-run noise, with two terms, both on the 
   run-to-run noise is heavy-tailed, it raised the A/A false-positive rate from 0% to 11%.
   A change shared by every case moves their centre, not their spread, and stays detectable.
 
-Per case, ``z = log(ratio) / √(seᵢ² + τ² + σ_m²)`` (``seᵢ`` the standard deviation of the
-case's bootstrap log-ratio replicates) gives a two-sided normal ``p_run``. The gate's p for a
-case is ``max(p_MW, p_run)``: a regression must be significant on the raw samples *and*
-against the run-to-run noise (an intersection–union test, still of level α), and Holm adjusts
-that p across the cases. The interval the gate reports for a case is its bootstrap interval
-widened by the same run-to-run terms.
+A case can show it changed in two ways, and ``p_run`` is the smaller of the two p-values,
+doubled (Bonferroni over the two routes, so still of level α):
+
+* **absolute**: ``z = log(ratio) / √(seᵢ² + τ² + σ_m²)`` (``seᵢ`` the standard deviation of
+  the case's bootstrap log-ratio replicates): the change is larger than anything the machine
+  and the case's own spread explain. This is the route of a change shared by every case.
+* **relative**: ``z = (log(ratio) − ĉ) / √(seᵢ² + τ² + se(ĉ)²)``, with ``ĉ`` the median
+  log-ratio of the tested cases (their common shift, machine and shared changes alike) and
+  ``se(ĉ)² = (π/2)(τ² + median seᵢ²)/n``: the case moved away from the bulk of the cases, in
+  the direction of its own change. The canary's wander does not enter: whatever the machine
+  did between the runs, it did to the other cases too, and the bulk measures it. Without it,
+  a copy of a run with one case slowed by 10% would be tested against the canary's wander
+  *within* that run (tens of percent on a loaded host), which the copy does not have. It
+  needs :data:`MIN_CASES` tested cases, like ``τ``.
+
+The gate's p for a case is ``max(p_MW, p_run)``: a regression must be significant on the raw
+samples *and* against the run-to-run noise (an intersection–union test, still of level α),
+and Holm adjusts that p across the cases. The interval the gate reports for a case is its
+bootstrap interval widened by the absolute route's run-to-run terms.
 """
 
 from __future__ import annotations
@@ -67,6 +80,9 @@ class RunNoise:
         cases: the tested cases ``τ`` was estimated from (0 when it was not).
         checkpoints: the canary checkpoints ``σ_m`` was estimated from (0 when it was not).
         note: the one line every output prints.
+        shift_log: ``ĉ``, the median log-ratio of the tested cases (None with fewer than
+            :data:`MIN_CASES`: no relative route).
+        shift_se_log: ``se(ĉ)``, its standard error.
     """
 
     case_sd_log: float = 0.0
@@ -74,6 +90,8 @@ class RunNoise:
     cases: int = 0
     checkpoints: int = 0
     note: str = ""
+    shift_log: float | None = None
+    shift_se_log: float = 0.0
 
     @property
     def sd_log(self) -> float:
@@ -84,12 +102,43 @@ class RunNoise:
         """A case's whole log-scale uncertainty: ``√(se² + τ² + σ_m²)``."""
         return math.hypot(se_log, self.sd_log)
 
-    def p(self, log_ratio: float, se_log: float) -> float:
+    @property
+    def routes(self) -> int:
+        """How many ways a case can show a change (2 with the relative route, else 1)."""
+        return 1 if self.shift_log is None else 2
+
+    def relative_sd_log(self, se_log: float) -> float:
+        """A case's log-scale uncertainty about the bulk: ``√(se² + τ² + se(ĉ)²)``."""
+        return math.hypot(se_log, self.case_sd_log, self.shift_se_log)
+
+    def detect_sd_log(self, se_log: float) -> float:
+        """The smaller uncertainty of the two routes (the one a change is easiest seen by)."""
+        absolute = self.total_sd_log(se_log)
+        return absolute if self.shift_log is None else min(absolute, self.relative_sd_log(se_log))
+
+    def p_absolute(self, log_ratio: float, se_log: float) -> float:
         """Two-sided normal p of ``log_ratio`` against the case's whole uncertainty."""
-        sd = self.total_sd_log(se_log)
-        if sd == 0:
-            return 0.0 if log_ratio else 1.0
-        return math.erfc(abs(log_ratio) / sd / math.sqrt(2))
+        return _two_sided(log_ratio, self.total_sd_log(se_log))
+
+    def p_relative(self, log_ratio: float, se_log: float) -> float:
+        """Two-sided normal p of ``log_ratio − ĉ`` against :meth:`relative_sd_log`; 1 when
+        there is no relative route, or the case moved from the bulk against its own change
+        (a case 10% slower in runs whose cases all moved 20% is not a regression by this
+        route)."""
+        if self.shift_log is None:
+            return 1.0
+        away = log_ratio - self.shift_log
+        if away * log_ratio <= 0:
+            return 1.0
+        return _two_sided(away, self.relative_sd_log(se_log))
+
+    def p(self, log_ratio: float, se_log: float) -> float:
+        """``p_run``: the smaller route's p, doubled (Bonferroni); the absolute p alone
+        when there is no relative route."""
+        absolute = self.p_absolute(log_ratio, se_log)
+        if self.shift_log is None:
+            return absolute
+        return min(1.0, 2 * min(absolute, self.p_relative(log_ratio, se_log)))
 
     def widened(self, est: RatioEstimate, shared: int = 1) -> RatioEstimate:
         """``est`` with its 95% interval widened by the run-to-run terms (in quadrature).
@@ -115,8 +164,17 @@ class RunNoise:
             "machine_sd_log": self.machine_sd_log,
             "cases": self.cases,
             "checkpoints": self.checkpoints,
+            "shift_log": self.shift_log,
+            "shift_se_log": self.shift_se_log if self.shift_log is not None else None,
             "note": self.note,
         }
+
+
+def _two_sided(deviation: float, sd: float) -> float:
+    """Two-sided normal p of ``deviation`` with standard deviation ``sd`` (0 sd: 0 or 1)."""
+    if sd == 0:
+        return 0.0 if deviation else 1.0
+    return math.erfc(abs(deviation) / sd / math.sqrt(2))
 
 
 def se_log(est: RatioEstimate) -> float:
@@ -200,7 +258,22 @@ def estimate_run_noise(
     enough = len(estimates) >= MIN_CASES
     tau = case_spread(estimates)
     noise = RunNoise(tau, sigma_m, len(estimates) if enough else 0, checkpoints)
+    shift = common_shift(estimates, tau)
+    if shift is not None:
+        noise = replace(noise, shift_log=shift[0], shift_se_log=shift[1])
     return replace(noise, note=describe(noise, len(estimates)))
+
+
+def common_shift(estimates: Sequence[RatioEstimate], tau: float) -> tuple[float, float] | None:
+    """``ĉ`` and ``se(ĉ)``: the median log-ratio of the tested cases and its standard error
+    (the median's ``π/2`` variance factor over the cases' whole spread); None with fewer than
+    :data:`MIN_CASES` usable estimates."""
+    usable = [e for e in estimates if e.ratio > 0 and math.isfinite(e.ratio)]
+    if len(usable) < MIN_CASES:
+        return None
+    within = float(np.median([se_log(e) ** 2 for e in usable]))
+    centre = float(np.median(np.log([e.ratio for e in usable])))
+    return centre, math.sqrt(math.pi / 2 * (tau**2 + within) / len(usable))
 
 
 def describe(noise: RunNoise, tested: int) -> str:
@@ -209,7 +282,16 @@ def describe(noise: RunNoise, tested: int) -> str:
                else "no canary: machine wander not counted")  # fmt: skip
     spread = (f"case spread ±{_pct(noise.case_sd_log)}" if noise.cases
               else f"case spread needs {MIN_CASES} tested cases, has {tested}")  # fmt: skip
-    return f"run-to-run noise ±{_pct(noise.sd_log)} ({machine}; {spread}); cases tested against it"
+    shift = (f"; common shift {_signed(noise.shift_log)} ±{_pct(noise.shift_se_log)}"
+             if noise.shift_log is not None else "")  # fmt: skip
+    return (
+        f"run-to-run noise ±{_pct(noise.sd_log)} ({machine}; {spread}{shift}); "
+        "cases tested against it"
+    )
+
+
+def _signed(x: float) -> str:
+    return f"{math.expm1(x) * 100:+.1f}%"
 
 
 def _pct(x: float) -> str:

@@ -121,8 +121,9 @@ def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) ->
     test's, the run-to-run test's (both at 80% power) and the floor's."""
     stat = mde_from(ev.sd_log or 0.0, ev.n_baseline, ev.n_current, alpha)
     run = 0.0
-    if noise.sd_log > 0 and ev.estimate is not None:
-        run = math.expm1(z_power(alpha) * noise.total_sd_log(se_log(ev.estimate)))
+    if (noise.sd_log > 0 or noise.routes > 1) and ev.estimate is not None:
+        sd = noise.detect_sd_log(se_log(ev.estimate))
+        run = math.expm1(z_power(alpha / noise.routes) * sd)
     floor = 0.0
     if s.metric == TIME_METRIC and ev.baseline:
         floor = s.floor_ms / ev.baseline
@@ -131,8 +132,8 @@ def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) ->
 
 def _resolvable(t: float, level: float, noise: RunNoise) -> bool:
     """Whether more samples could ever resolve a change of ``t`` against the run-to-run
-    noise, which no number of samples per run reduces."""
-    return z_power(level) * noise.sd_log < math.log1p(t)
+    noise, which no number of samples per run reduces (the easier route's)."""
+    return z_power(level / noise.routes) * noise.detect_sd_log(0.0) < math.log1p(t)
 
 
 def decide(
@@ -189,7 +190,8 @@ def decide(
     if significant:
         why = f"interval crosses ±{_pct(t)}"
     elif run_bound:
-        why = f"not significant against run-to-run noise (±{_pct(math.expm1(noise.sd_log))})"
+        floor = math.expm1(noise.detect_sd_log(0.0))
+        why = f"not significant against run-to-run noise (±{_pct(floor)})"
     else:
         why = "not significant"
     need = None
@@ -197,11 +199,13 @@ def decide(
         if not _resolvable(t, level, noise):
             why += (
                 f"; run-to-run noise is too large to resolve ±{_pct(t)} with any number of "
-                "samples: repeat the runs (alternating base and head) or use a quieter machine"
+                "samples: gate on a quieter machine (a dedicated runner) or with a larger "
+                "--max-regression"
             )
         else:
             need = max(
-                samples_needed(ev.sd_log, t, level, noise.sd_log), min_samples_for_level(level)
+                samples_needed(ev.sd_log, t, level / noise.routes, noise.detect_sd_log(0.0)),
+                min_samples_for_level(level),
             )
     return _with(base, AMBIGUOUS, why, mde_=detectable, need=need)
 

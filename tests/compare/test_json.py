@@ -65,12 +65,20 @@ def test_overall_fields() -> None:
                                 "floor_ms": 0.001}  # fmt: skip
     assert data["counts"]["slower"] == 1 and data["counts"]["same"] == 1
     assert set(data["drift"]) == {  # type: ignore[arg-type]
-        "available", "ratio", "ci_low", "ci_high", "moved", "normalised", "margin", "note"
+        "available",
+        "ratio",
+        "ci_low",
+        "ci_high",
+        "moved",
+        "normalised",
+        "margin",
+        "note",
     }
     noise = data["run_noise"]
     assert set(noise) == {"sd_log", "case_sd_log", "machine_sd_log", "cases", "checkpoints",
-                          "note"}  # fmt: skip
+                          "shift_log", "shift_se_log", "note"}  # fmt: skip
     assert noise["checkpoints"] == 6 and noise["cases"] == 0  # type: ignore[index]
+    assert noise["shift_log"] is None and noise["shift_se_log"] is None  # type: ignore[index]
     assert [m["count"] for m in data["geomean"]] == [2]  # type: ignore[union-attr]
 
 
@@ -90,6 +98,8 @@ def test_run_noise_to_dict() -> None:
     noise = RunNoise(0.03, 0.04, 12, 6, "line")
     assert noise.to_dict() == {
         "sd_log": pytest.approx(0.05), "case_sd_log": 0.03, "machine_sd_log": 0.04,
-        "cases": 12, "checkpoints": 6, "note": "line",
+        "cases": 12, "checkpoints": 6, "shift_log": None, "shift_se_log": None, "note": "line",
     }  # fmt: skip
     assert math.isclose(noise.sd_log, 0.05)
+    shifted = RunNoise(0.03, 0.04, 12, 6, "line", shift_log=-0.02, shift_se_log=0.01)
+    assert shifted.to_dict()["shift_log"] == -0.02 and shifted.to_dict()["shift_se_log"] == 0.01

@@ -12,8 +12,10 @@ from attnbench.compare.noise import (
     MIN_CASES,
     RunNoise,
     case_spread,
+    common_shift,
     machine_wander,
     qn_scale,
+    se_log,
 )
 from attnbench.compare.policy import CaseSettings
 from attnbench.compare.stats import RatioEstimate, samples_needed
@@ -86,8 +88,9 @@ def test_no_canary_no_wander() -> None:
 def _estimates(logs: list[float], se: float) -> list[RatioEstimate]:
     rng = np.random.default_rng(0)
     return [
-        RatioEstimate(math.exp(x), math.exp(x - 2 * se), math.exp(x + 2 * se),
-                      rng.normal(x, se, 2000))
+        RatioEstimate(
+            math.exp(x), math.exp(x - 2 * se), math.exp(x + 2 * se), rng.normal(x, se, 2000)
+        )
         for x in logs
     ]
 
@@ -217,3 +220,100 @@ def test_one_variant_regressing_does_not_hide_itself_in_the_spread() -> None:
     result = gate_runs(base, cur, defaults=CaseSettings())
     assert {c.variant for c in result.cases if c.verdict == "slower"} == {V}
     assert result.counts()["slower"] == 8 and result.noise.case_sd_log < 0.05
+
+
+# the relative route ------------------------------------------------------------------------
+
+
+def test_common_shift_is_the_median_log_ratio_with_its_standard_error() -> None:
+    logs = [0.01 * i for i in range(-5, 6)]  # 11 cases, median 0
+    ests = _estimates([x + 0.2 for x in logs], 0.02)
+    got = common_shift(ests, 0.03)
+    assert got is not None
+    within = float(np.median([se_log(e) ** 2 for e in ests]))
+    assert got[0] == pytest.approx(0.2)
+    assert got[1] == pytest.approx(math.sqrt(math.pi / 2 * (0.03**2 + within) / 11))
+    assert common_shift(ests[: MIN_CASES - 1], 0.03) is None
+    assert common_shift(ests[:MIN_CASES], 0.03) is not None
+
+
+def test_the_two_routes_and_their_bonferroni_factor() -> None:
+    noise = RunNoise(case_sd_log=0.03, machine_sd_log=0.2, shift_log=0.05, shift_se_log=0.04)
+    assert noise.routes == 2 and RunNoise(0.03, 0.2).routes == 1
+    assert noise.relative_sd_log(0.0) == pytest.approx(0.05)
+    assert noise.detect_sd_log(0.0) == pytest.approx(0.05)
+    assert RunNoise(0.03, 0.01, shift_log=0.0, shift_se_log=0.3).detect_sd_log(0.0) == (
+        pytest.approx(math.hypot(0.03, 0.01))
+    )
+    # 0.05 + 1.96 × 0.05 is at p = 0.05 about the bulk; the absolute route sees far less
+    log_r = 0.05 + 1.959964 * 0.05
+    assert noise.p_relative(log_r, 0.0) == pytest.approx(0.05, rel=1e-4)
+    assert noise.p_absolute(log_r, 0.0) == pytest.approx(
+        math.erfc(log_r / math.hypot(0.03, 0.2) / math.sqrt(2))
+    )
+    assert noise.p(log_r, 0.0) == pytest.approx(0.10, rel=1e-4)
+    # without a shift the absolute p stands alone, undoubled
+    alone = RunNoise(case_sd_log=0.03, machine_sd_log=0.2)
+    assert alone.p(log_r, 0.0) == alone.p_absolute(log_r, 0.0)
+    assert alone.p_relative(log_r, 0.0) == 1.0
+
+
+def test_a_case_that_moved_less_than_the_bulk_gains_nothing_from_the_bulk() -> None:
+    noise = RunNoise(case_sd_log=0.01, machine_sd_log=0.3, shift_log=0.25, shift_se_log=0.005)
+    assert noise.p_relative(0.10, 0.0) == 1.0  # 10% slower while everything moved 28%
+    assert noise.p_relative(-0.10, 0.0) < 1e-6  # faster than the bulk, and faster than before
+    assert noise.p_relative(0.5, 0.0) < 1e-6  # slower than before, and than the bulk
+    assert noise.p_relative(0.0, 0.0) == 1.0
+    zero = RunNoise(shift_log=0.0)
+    assert zero.p_relative(0.01, 0.0) == 0.0 and zero.p_relative(0.0, 0.0) == 1.0
+
+
+def _wandering(n_cases: int, wander: list[float]) -> RunResult:
+    ns = [16 * (i + 1) for i in range(n_cases)]
+    r = run([case(V, n, samples(1.0, 40, 0.01, i)) for i, n in enumerate(ns)])
+    return _with_points(r, wander)
+
+
+def _slow_copy(r: RunResult, factor: float, which: set[int]) -> RunResult:
+    cur = run([
+        case(V, c.params["seq_len"], [s * factor for s in c.samples] if i in which else c.samples)
+        for i, c in enumerate(r.cases)
+    ])  # fmt: skip
+    cur.run["canary"] = r.run["canary"]
+    return cur
+
+
+def test_a_slowed_copy_of_a_run_whose_canary_wandered_names_exactly_the_slowed() -> None:
+    # The canary's checkpoints wandered by about 15% within the run. A copy of the run has the
+    # same canary and the same samples: only the two slowed cases moved.
+    base = _wandering(12, [0.30, 0.36, 0.27])
+    cur = _slow_copy(base, 1.10, {2, 7})
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    assert result.noise.machine_sd_log > 0.1
+    slower = sorted(c.case_id for c in result.cases if c.verdict == "slower")
+    assert slower == sorted(base.cases[i].case_id for i in (2, 7))
+    assert result.exit_code == 1
+    assert result.noise.shift_log == pytest.approx(0.0, abs=1e-12)
+    assert "common shift +0.0%" in result.noise.note
+    # with fewer cases than MIN_CASES there is no bulk to measure against: not confirmed
+    few = _wandering(MIN_CASES - 1, [0.30, 0.36, 0.27])
+    few_result = gate_runs(few, _slow_copy(few, 1.10, {2}), defaults=CaseSettings())
+    assert few_result.counts()["slower"] == 0
+    assert few_result.noise.shift_log is None
+    assert "common shift" not in few_result.noise.note
+
+
+def test_a_machine_shift_the_canary_missed_is_no_regression_by_the_relative_route() -> None:
+    # Everything moved 30% (the machine), the canary wandered too much to tell: a case 10%
+    # slower is less slow than the bulk; one 60% slower stands out from it.
+    base = _wandering(12, [0.30, 0.40, 0.25])
+    cur = run([
+        case(V, c.params["seq_len"], [s * {3: 1.10, 8: 1.60}.get(i, 1.30) for s in c.samples])
+        for i, c in enumerate(base.cases)
+    ])  # fmt: skip
+    cur.run["canary"] = base.run["canary"]
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    verdict = {c.case_id: c.verdict for c in result.cases}
+    assert verdict[base.cases[8].case_id] == "slower"
+    assert verdict[base.cases[3].case_id] != "slower"
+    assert result.counts()["slower"] == 1
