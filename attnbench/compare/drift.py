@@ -65,9 +65,18 @@ def canary_samples(run: RunResult) -> list[float]:
     return out
 
 
-def _kind(run: RunResult) -> tuple[Any, ...]:
+def canary_kind(run: RunResult) -> tuple[Any, ...]:
+    """What the run's canary timed: kernel, size or shape, dtype and device kind (two runs'
+    canaries compare only when these are equal)."""
     canary = canary_of(run) or {}
-    return canary.get("kernel"), canary.get("size"), canary.get("device")
+    shape = canary.get("shape")
+    return (
+        canary.get("kernel"),
+        canary.get("size"),
+        tuple(shape) if isinstance(shape, list) else shape,
+        canary.get("dtype"),
+        canary.get("device"),
+    )
 
 
 def compare_canaries(base: RunResult, current: RunResult) -> Drift:
@@ -75,7 +84,7 @@ def compare_canaries(base: RunResult, current: RunResult) -> Drift:
     for name, run in (("baseline", base), ("current", current)):
         if len(canary_samples(run)) < 2:
             return Drift(None, False, f"no canary in the {name} run: cases judged on raw ratios")
-    if _kind(base) != _kind(current):
+    if canary_kind(base) != canary_kind(current):
         return Drift(None, False, "the runs timed different canaries: cases judged on raw ratios")
     est = ratio_of_medians(canary_samples(base), canary_samples(current))
     for name, run in (("baseline", base), ("current", current)):

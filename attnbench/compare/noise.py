@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from attnbench.compare.drift import canary_of
+from attnbench.compare.drift import canary_kind, canary_of
 from attnbench.compare.stats import RatioEstimate
 from attnbench.results.schema import RunResult
 
@@ -201,10 +201,13 @@ def machine_wander(base: RunResult, current: RunResult, normalised: bool) -> tup
     When the gate divides the canary out (``normalised``), each run's checkpoints are taken
     about their own mean (the shift between the runs is corrected, its wander is not);
     otherwise all checkpoints about their common mean (the shift itself is uncorrected
-    noise).
+    noise). Canaries of different kernels (an older file) are each taken about their own
+    mean: their levels are not comparable, their wander is.
     """
     sides = [checkpoint_logs(base), checkpoint_logs(current)]
     points = sum(len(s) for s in sides)
+    if canary_kind(base) != canary_kind(current):
+        normalised = True  # different kernels: only each run's own wander means anything
     if normalised:
         deviations = [x - float(np.mean(s)) for s in sides if len(s) > 1 for x in s]
         dof = sum(len(s) - 1 for s in sides if len(s) > 1)

@@ -1,18 +1,28 @@
 """Machine-drift canary: a fixed reference kernel timed at the start, middle and end of a run.
 
-The canary is an fp32 matrix product of a fixed size on the run's device (192 × 192 on a CPU,
-2048 × 2048 on a GPU), from fixed inputs. Nothing about it depends on attnbench's variants,
-so when the canary is slower in one run than in another, the machine got slower, not the
-kernels. ``attnbench gate`` compares the canaries of two runs and, when they moved beyond
-their own noise, judges cases on canary-normalised ratios.
+The canary is torch's own ``scaled_dot_product_attention`` at a fixed shape on the run's
+device (fp32 ``1 × 4 × 256 × 32`` on a CPU, fp16 ``4 × 16 × 2048 × 64`` on a GPU, no mask),
+from fixed inputs. It is attention-shaped on purpose: it moves when the machine moves in the
+ways attention kernels feel (clocks, and the cache and memory bandwidth other tenants take),
+which a matrix product alone does not. On this project's shared CPU host a 192 × 192 matmul
+canary stayed within 3% while every attention case of the run slowed by 27%, and the gate
+called that a regression of every kernel. Nothing about the canary depends on attnbench's
+variants (only on torch, whose version must match for any case to be compared), so when it
+is slower in one run than in another, the machine got slower, not the kernels.
+``attnbench gate`` compares the canaries of two runs and, when they moved beyond their own
+noise, judges cases on canary-normalised ratios.
 
 Each point is :data:`SAMPLES` samples of a block of calls calibrated to about
 :data:`TARGET_SAMPLE_MS` of device time, after a short warm-up: tens of milliseconds per point.
 Stored at ``run["canary"]`` of the result file::
 
-    {"kernel": "matmul_fp32", "size": 192, "flops": 14155776, "device": "cpu",
+    {"kernel": "sdpa", "shape": [1, 4, 256, 32], "dtype": "fp32", "flops": 33554432,
+     "device": "cpu",
      "points": [{"phase": "start", "utc": "...", "calls_per_sample": 7,
                  "samples_ms": [0.31, ...]}, {"phase": "middle", ...}, {"phase": "end", ...}]}
+
+Result files of attnbench 0.1.0 carry a ``matmul_fp32`` canary with a ``size``; the gate
+compares only canaries of the same kernel, shape, dtype and device.
 
 A point that could not be measured has ``"error"`` instead of samples (the run goes on).
 This module never prints.
@@ -29,28 +39,42 @@ import torch
 from attnbench.devices.base import Device
 from attnbench.results.schema import RunResult
 
-KERNEL = "matmul_fp32"
-SIZES = {"cpu": 192, "cuda": 2048}
-"""Matrix size per device kind: about a third of a millisecond per call on either."""
+KERNEL = "sdpa"
+SHAPES = {"cpu": (1, 4, 256, 32), "cuda": (4, 16, 2048, 64)}
+"""Batch, heads, sequence length, head dim per device kind: a fraction of a millisecond."""
+DTYPES = {"cpu": "fp32", "cuda": "fp16"}
+_TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 SAMPLES = 15
 TARGET_SAMPLE_MS = 2.0
 WARMUP_CALLS = 3
 _SEED = 1234
 
 
-def _size(device: Device) -> int:
-    return SIZES.get(device.kind, SIZES["cpu"])
+def _shape(device: Device) -> tuple[int, int, int, int]:
+    return SHAPES.get(device.kind, SHAPES["cpu"])
+
+
+def _dtype(device: Device) -> str:
+    return DTYPES.get(device.kind, DTYPES["cpu"])
+
+
+def flops(shape: tuple[int, int, int, int]) -> int:
+    """FLOPs of one unmasked attention call: two ``N × N × D`` products per head, 2 each."""
+    b, h, n, d = shape
+    return 4 * b * h * n * n * d
 
 
 def measure_point(device: Device, phase: str) -> dict[str, Any]:
     """Time the canary once on ``device``; a JSON-ready point (samples in ms per call)."""
-    n = _size(device)
+    shape = _shape(device)
+    dtype = _TORCH_DTYPES[_dtype(device)]
     gen = torch.Generator().manual_seed(_SEED)
-    a = torch.randn(n, n, generator=gen).to(device.torch_device)
-    b = torch.randn(n, n, generator=gen).to(device.torch_device)
+    q, k, v = (torch.randn(shape, generator=gen).to(device.torch_device, dtype) for _ in "qkv")
+    sdpa = torch.nn.functional.scaled_dot_product_attention
 
     def call() -> object:
-        return torch.mm(a, b)
+        with torch.no_grad():
+            return sdpa(q, k, v)
 
     device.time_block(call, WARMUP_CALLS)
     one_ms = device.time_block(call, 1).device_s * 1e3
@@ -69,10 +93,17 @@ def record(run: RunResult, device: Device, phase: str) -> None:
 
     A failure to time the canary is stored as the point's ``error``; it never stops a run.
     """
-    n = _size(device)
+    shape = _shape(device)
     canary = run.run.setdefault(
         "canary",
-        {"kernel": KERNEL, "size": n, "flops": 2 * n**3, "device": device.kind, "points": []},
+        {
+            "kernel": KERNEL,
+            "shape": list(shape),
+            "dtype": _dtype(device),
+            "flops": flops(shape),
+            "device": device.kind,
+            "points": [],
+        },
     )
     try:
         point = measure_point(device, phase)

@@ -80,9 +80,10 @@ def canary_block(median_ms: float, noise: float = 0.005, seed: int = 7) -> dict[
         for i, ph in enumerate(("start", "middle", "end"))
     ]
     return {
-        "kernel": "matmul_fp32",
-        "size": 192,
-        "flops": 2 * 192**3,
+        "kernel": "sdpa",
+        "shape": [1, 4, 256, 32],
+        "dtype": "fp32",
+        "flops": 4 * 4 * 256 * 256 * 32,
         "device": "cpu",
         "points": points,
     }

@@ -116,12 +116,17 @@ def test_a_canary_needs_two_samples() -> None:
 
 
 def test_different_canaries_are_not_compared() -> None:
-    for key, value in (("kernel", "other"), ("size", 7), ("device", "cuda")):
+    changes = (("kernel", "matmul_fp32"), ("size", 7), ("shape", [1, 4, 512, 32]),
+               ("dtype", "fp16"), ("device", "cuda"))  # fmt: skip
+    for key, value in changes:
         other = run([])
         other.run["canary"][key] = value
         d = compare_canaries(run([]), other)
         assert (d.estimate, d.moved) == (None, False), key
         assert d.note == "the runs timed different canaries: cases judged on raw ratios"
+    same_shape = run([])
+    same_shape.run["canary"]["shape"] = list(same_shape.run["canary"]["shape"])  # a fresh list
+    assert compare_canaries(run([]), same_shape).estimate is not None
 
 
 def test_drift_moves_only_beyond_the_margin() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from attnbench.compare.drift import compare_canaries
 from attnbench.compare.gate import gate_runs
@@ -81,11 +82,27 @@ def test_canary_points_at_start_middle_end_on_the_cpu() -> None:
     canary.finish(r, dev)
     block = r.run["canary"]
     assert [p["phase"] for p in block["points"]] == ["start", "middle", "end"]
-    assert block["kernel"] == "matmul_fp32" and block["size"] == canary.SIZES["cpu"]
+    assert block["kernel"] == "sdpa" and block["shape"] == [1, 4, 256, 32]
+    assert block["dtype"] == "fp32" and block["device"] == "cpu"
+    assert block["flops"] == 4 * 1 * 4 * 256 * 256 * 32 == canary.flops((1, 4, 256, 32))
     for point in block["points"]:
         assert len(point["samples_ms"]) == canary.SAMPLES
         assert all(s > 0 for s in point["samples_ms"])
         assert point["calls_per_sample"] >= 1
+
+
+def test_the_canary_is_torch_attention_on_fixed_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[int, ...], torch.dtype]] = []
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        calls.append((tuple(q.shape), q.dtype))
+        return real(q, k, v)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", spy)
+    point = canary.measure_point(get_device("cpu"), "start")
+    assert calls and set(calls) == {((1, 4, 256, 32), torch.float32)}
+    assert len(calls) == canary.WARMUP_CALLS + 1 + canary.SAMPLES * point["calls_per_sample"]
 
 
 def test_canary_failure_is_recorded_not_raised() -> None:

@@ -317,3 +317,14 @@ def test_a_machine_shift_the_canary_missed_is_no_regression_by_the_relative_rout
     assert verdict[base.cases[8].case_id] == "slower"
     assert verdict[base.cases[3].case_id] != "slower"
     assert result.counts()["slower"] == 1
+
+
+def test_an_older_files_matmul_canary_gives_each_runs_own_wander() -> None:
+    base = _with_points(run([]), [0.30, 0.33, 0.27])
+    base.run["canary"].update(kernel="matmul_fp32", size=192)
+    del base.run["canary"]["shape"]
+    cur = _with_points(run([]), [3.0, 3.0, 3.0])  # another kernel: another level
+    sigma, points = machine_wander(base, cur, normalised=False)
+    assert points == 6
+    assert sigma == pytest.approx(machine_wander(base, cur, normalised=True)[0])
+    assert sigma < 0.1  # the two levels are never pooled
