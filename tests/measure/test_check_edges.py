@@ -7,6 +7,9 @@ the verdict can be tested just inside and just outside the bound.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -131,3 +134,51 @@ def test_gradient_tolerance_edge(pass_: str, factor: float, passes: bool) -> Non
 def test_forward_only_pass_checks_no_gradient() -> None:
     r = check_case(DetachedKey(), Case(1, 2, 64, 16, variant="softmax.naive"), CPU)
     assert r.passed and r.grad_max_rel is None
+
+
+# _check_grads and _errors on constructed graphs ----------------------------------------------
+
+
+def _grads(
+    kernel: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    reference: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    atol: float = 1e-9,
+    rtol: float = 1e-9,
+) -> tuple[float, str]:
+    from attnbench.measure.check import _check_grads
+
+    def fresh() -> dict[str, torch.Tensor]:
+        gen = torch.Generator().manual_seed(3)
+        return {k: torch.randn(2, 3, generator=gen, dtype=torch.float64).requires_grad_()
+                for k in ("q", "k")}  # fmt: skip
+
+    inputs, ref_inputs = fresh(), fresh()
+    out, ref = kernel(inputs), reference(ref_inputs)
+    return _check_grads(out, ref, inputs, ref_inputs, ["q", "k"], atol, rtol, seed=0)
+
+
+def test_an_input_neither_side_differentiates_is_skipped() -> None:
+    worst, reason = _grads(lambda x: x["q"] * 2, lambda x: x["q"] * 2)
+    assert (worst, reason) == (0.0, "")
+
+
+def test_a_gradient_only_the_kernel_has_is_reported_against_the_reference() -> None:
+    worst, reason = _grads(lambda x: x["q"] * 2 + x["k"], lambda x: x["q"] * 2)
+    assert worst == math.inf
+    assert reason == "gradient of 'k' is missing from the reference (not differentiable)"
+    worst, reason = _grads(lambda x: x["q"] * 2, lambda x: x["q"] * 2 + x["k"])
+    assert reason == "gradient of 'k' is missing from the kernel (not differentiable)"
+
+
+def test_a_gradient_exactly_at_the_tolerance_passes() -> None:
+    # the kernel's gradient is twice the reference's: max_abs = max|want| = scale, exactly
+    at_edge = _grads(lambda x: x["q"] * 2, lambda x: x["q"], atol=0.0, rtol=1.0)
+    assert at_edge == (1.0, "")
+    beyond = _grads(lambda x: x["q"] * 2, lambda x: x["q"], atol=0.0, rtol=0.999)
+    assert beyond[1].startswith("gradient of 'q' differs: max_abs")
+
+
+def test_errors_of_empty_tensors_are_zero() -> None:
+    from attnbench.measure.check import _errors
+
+    assert _errors(torch.empty(0), torch.empty(0, dtype=torch.float64)) == (0.0, 0.0, 0.0)

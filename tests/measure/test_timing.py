@@ -251,3 +251,25 @@ def test_convergence_rule_is_at_or_below_the_target() -> None:
     below = measure(kernel, ScriptedTimer(_edge_script()),
                     settings(target_rel_iqr=math.nextafter(edge, 0.0)))
     assert len(below.samples_ms) > 10  # one step beyond: not converged at the first check
+
+
+def test_plateau_uses_the_latest_level_and_is_strict_at_its_edge() -> None:
+    # a slope of exactly 1 per sample over 10 samples ending at 100: the trend predicts a
+    # change of 10 = 10% of the level, which is not under 10%, so not yet a plateau
+    edge = [91.0 + i for i in range(10)]
+    assert not is_plateau(edge, 10)
+    assert is_plateau([91.5 + 0.95 * i for i in range(10)], 10)
+    # the level is the last value (1.038): a gentle trend of 0.04 over the window is a
+    # plateau, although the second value (0.001, offset by a dip at the 19th) is tiny
+    history = [1 + 0.002 * i for i in range(20)]
+    dip = history[1] - 0.001
+    history[1], history[18] = 0.001, history[18] - dip
+    assert is_plateau(history, 20)
+
+
+def test_host_time_per_call_is_recorded_in_ms() -> None:
+    timer = ScriptedTimer(itertools.repeat(1e-3), overhead_s=1e-6)
+    r = measure(kernel, timer, settings())
+    assert r.number == 1
+    assert r.host_samples_ms == pytest.approx([1.001] * len(r.samples_ms), rel=1e-12)
+    assert r.metrics()["time/host_median_ms"] == pytest.approx(1.001, rel=1e-12)

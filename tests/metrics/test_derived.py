@@ -57,3 +57,24 @@ def test_new_metrics_are_in_the_catalog() -> None:
     assert CATALOG["flops/intensity"].unit == "FLOP/byte"
     assert CATALOG["device/ridge_flop_per_byte"].direction == "none"
     assert CATALOG["throughput/gbps"].direction == "higher"
+
+
+def test_exactly_at_the_ridge_is_compute_bound() -> None:
+    # fp16: 1000 TFLOP/s over 4000 GB/s is a ridge of exactly 250 FLOP/byte
+    at_ridge = {"flops/count": 250.0 * 8, "bytes/moved": 8.0}
+    assert roofline(at_ridge, "fp16", PEAK).bound == "compute"
+    below = {"flops/count": 249.0 * 8, "bytes/moved": 8.0}
+    assert roofline(below, "fp16", PEAK).bound == "memory"
+
+
+def test_unknown_metrics_are_described_and_the_catalog_keeps_every_field() -> None:
+    from attnbench.metrics.catalog import catalog_dict, metric
+
+    unknown = metric("my/own_metric")
+    assert (unknown.key, unknown.unit, unknown.direction) == ("my/own_metric", "", "none")
+    assert unknown.description == "not in the catalog"
+    table = catalog_dict()
+    assert set(table) == set(CATALOG)
+    entry = table["time/median_ms"]
+    assert "key" not in entry and set(entry) >= {"unit", "direction", "description"}
+    assert entry["direction"] == "lower"

@@ -99,3 +99,15 @@ def test_paired_ratio_pairs_by_round_and_needs_pairs() -> None:
     assert r.pairs == 3 and r.ratio == 2.0 and r.ci_low is None and r.half_width() is None
     with pytest.raises(ValueError):
         paired_ratio([1.0], [])
+
+
+@pytest.mark.parametrize("q", [-0.01, 1.01, 2.0])
+def test_quantile_outside_zero_one_is_refused(q: float) -> None:
+    with pytest.raises(ValueError, match=r"q must be in \[0, 1\]"):
+        quantile([1.0, 2.0], q)
+    assert quantile([1.0, 2.0], 1.0) == 2.0 and quantile([1.0, 2.0], 0.0) == 1.0
+
+
+def test_a_ratio_needs_a_usable_pair() -> None:
+    with pytest.raises(ValueError, match="no paired rounds to take a ratio from"):
+        paired_ratio([1.0, 2.0], [0.0, 0.0])
