@@ -182,3 +182,14 @@ def test_errors_of_empty_tensors_are_zero() -> None:
     from attnbench.measure.check import _errors
 
     assert _errors(torch.empty(0), torch.empty(0, dtype=torch.float64)) == (0.0, 0.0, 0.0)
+
+
+def test_a_zero_gradient_missing_on_one_side_is_skipped_and_the_next_input_checked() -> None:
+    # q: the kernel ignores it, the reference multiplies it by zero (an all-zero gradient);
+    # k, checked after it, is wrong by a factor of two
+    worst, reason = _grads(lambda x: x["k"] * 2, lambda x: x["q"] * 0 + x["k"])
+    assert worst == pytest.approx(1.0)
+    assert reason.startswith("gradient of 'k' differs")
+    # and one both sides ignore is skipped the same way
+    _, reason = _grads(lambda x: x["k"] * 2, lambda x: x["k"])
+    assert reason.startswith("gradient of 'k' differs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ from attnbench.measure.timing import (
     is_plateau,
     is_warm,
     measure,
+    timer_overhead_ms,
     warmup_trend,
 )
 from attnbench.suite.schema import TimingSettings
@@ -273,3 +275,46 @@ def test_host_time_per_call_is_recorded_in_ms() -> None:
     assert r.number == 1
     assert r.host_samples_ms == pytest.approx([1.001] * len(r.samples_ms), rel=1e-12)
     assert r.metrics()["time/host_median_ms"] == pytest.approx(1.001, rel=1e-12)
+
+
+def test_max_time_stops_exactly_when_reached() -> None:
+    # per-call times of 2^-10 s and 3·2^-10 s are exact in binary: ten samples measure
+    # exactly 19.53125 ms, the budget, and the rule stops there (not one sample later)
+    timer = ScriptedTimer(itertools.cycle([2.0**-10, 3 * 2.0**-10]))
+    s = settings(min_samples=5, min_time_ms=1.0, max_time_s=0.01953125, target_rel_iqr=1e-4)
+    r = measure(kernel, timer, s)
+    assert r.number == 1
+    assert (r.stop_reason, len(r.samples_ms)) == (STOP_MAX_TIME, 10)
+
+
+def test_a_sampler_never_warmed_up_reports_no_warm_up() -> None:
+    sampler = Sampler(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=1))
+    assert sampler.calibrate() == block_size(0.0, sampler.overhead_ms, False)
+    sampler.number = 4
+    sampler.take_sample()
+    r = sampler.result()
+    assert (r.warmup_calls, r.warmup_ms, r.warmup_stable, r.warmup_trend) == (0, 0.0, True, None)
+    assert "WARMUP_UNSTABLE" not in r.warnings
+    # four calls of 1 ms and 1 µs of timer overhead per block: 1.00025 ms of host time per call
+    assert r.host_samples_ms == [pytest.approx(1.00025, rel=1e-12)]
+    assert r.metrics()["time/calls_per_sample"] == 4.0
+
+
+def test_host_median_is_the_middle_of_the_sorted_host_times() -> None:
+    r = measure(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings())
+    odd = dataclasses.replace(r, host_samples_ms=[5.0, 1.0, 4.0, 2.0, 3.0, 6.0, 0.5])
+    assert odd.metrics()["time/host_median_ms"] == 3.0
+    even = dataclasses.replace(r, host_samples_ms=[6.0, 1.0, 5.0, 2.0, 4.0, 3.0])
+    assert even.metrics()["time/host_median_ms"] == 4.0  # the upper middle of six
+
+
+def test_timer_overhead_is_the_cheapest_single_empty_call() -> None:
+    numbers: list[int] = []
+
+    class Spy(ScriptedTimer):
+        def time_block(self, fn: Callable[[], object], number: int) -> BlockTime:
+            numbers.append(number)
+            return BlockTime(2e-6 * number, 3e-6 * number + 1e-6 * len(numbers), number)
+
+    assert timer_overhead_ms(Spy([]), repeats=3) == pytest.approx(4e-3)
+    assert numbers == [1, 1, 1]
