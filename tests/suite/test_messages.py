@@ -54,8 +54,48 @@ def _message(text: str) -> str:
             "  hint: list each variant once; sweep a parameter with a list instead, "
             "e.g. 'params: {block_q: [128, 256]}'",
         ),
+        (
+            HEAD + "axes: {tokens: 100, heads: 1, seq_len: [16, 32], head_dim: 8, "
+            "causal: false}\n" + ONE,
+            "s.yaml:5:41: seq_len 16 does not divide tokens 100 (batch = tokens / seq_len must "
+            "be a positive integer)\n"
+            "  hint: use sequence lengths that divide the token count, e.g. powers of two",
+        ),
+        (
+            HEAD + AXES + "variants:\n  - {name: softmax.naive, params: {block_q: 64}}\n",
+            "s.yaml:7:36: softmax.naive takes no parameters, got 'block_q'\n"
+            "  hint: remove 'params' from this entry",
+        ),
+        (
+            HEAD + "axes: {batch: 1, heads: 1, seq_len: [16, 32], head_dim: [8, 16, 32], "
+            "causal: false, zip: [[seq_len, head_dim]]}\n" + ONE,
+            "s.yaml:5:57: zipped axes must have equal lengths: head_dim has 3 values, seq_len "
+            "has 2\n  hint: zip pairs the i-th values of seq_len, head_dim; list as many of each",
+        ),
+        (
+            HEAD + "device: cpux\n" + AXES + ONE,
+            "s.yaml:5:9: device must be one of auto | cpu | cuda | cuda:N, got 'cpux' "
+            "(a string); did you mean 'cpu'?\n" + DEVICE_HINT,
+        ),
+        (
+            "version: 1\nname: {a: 1}\ndtype: fp32\npass: [fwd]\n" + AXES + ONE,
+            "s.yaml:2:7: name must be a string, got a mapping",
+        ),
+        (
+            HEAD + "axes: {batch: 1, heads: 1, seq_len: 16, head_dim: 8, head_dim_v: [null, 8], "
+            "causal: false}\n" + ONE,
+            "s.yaml:6:12: this variant entry produces case "
+            "softmax.naive/b1-h1-n16-d8-full-fp32-fwd twice\n"
+            "  hint: two axis values describe the same case; head_dim_v equal to head_dim, "
+            "heads_kv equal to heads and seq_len_kv equal to seq_len are the same as leaving "
+            "them out (null)",
+        ),
     ],
-    ids=["tokens-and-batch", "zip-twice", "device-gpu", "device-typo", "duplicate-variant"],
+    ids=[
+        "tokens-and-batch", "zip-twice", "device-gpu", "device-typo", "duplicate-variant",
+        "tokens-divide", "no-params", "zip-lengths", "device-cpu-typo", "name-mapping",
+        "same-case-twice",
+    ],
 )
 def test_suite_messages(text: str, message: str) -> None:
     assert _message(text) == message
