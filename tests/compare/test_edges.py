@@ -193,3 +193,71 @@ def test_widening_leaves_degenerate_estimates_alone() -> None:
     assert noise.widened(zero) is zero
     fine = RatioEstimate(1.0, 0.9, 1.1)
     assert noise.widened(fine).ci_low < 0.9
+
+
+# stored values, canary samples, means --------------------------------------------------------
+
+
+def test_evidence_shows_the_stored_medians_and_falls_back_to_the_samples() -> None:
+    base = case(V, 64, samples(1.0))
+    cur = case(V, 64, samples(1.2, seed=1))
+    base.metrics["time/median_ms"], cur.metrics["time/median_ms"] = 0.9, 1.3  # as stored
+    ev = gather(base, cur, TIME_METRIC)
+    assert (ev.baseline, ev.current) == (0.9, 1.3)
+    del base.metrics["time/median_ms"], cur.metrics["time/median_ms"]
+    ev = gather(base, cur, TIME_METRIC)
+    assert ev.baseline == pytest.approx(float(np.median(base.samples)))
+    assert ev.current == pytest.approx(float(np.median(cur.samples)))
+
+
+def test_a_canarys_non_positive_samples_are_dropped() -> None:
+    from attnbench.compare.drift import canary_samples
+
+    r = run([])
+    r.run["canary"]["points"] = [
+        {"phase": "start", "samples_ms": [0.3, 0.0, -1.0, "x", 0.31]},
+        {"phase": "end", "error": "RuntimeError: gone"},
+    ]
+    assert canary_samples(r) == [0.3, 0.31]
+
+
+def test_a_noisy_canary_states_its_relative_iqr_in_percent() -> None:
+    from attnbench.compare.drift import compare_canaries
+
+    noisy = run([])
+    noisy.run["canary"]["points"] = [{"phase": "p", "samples_ms": [1.0, 1.0, 1.5, 1.5]}]
+    d = compare_canaries(noisy, run([]))
+    assert not d.moved and "canary is too noisy (relative IQR 40%)" in d.note
+
+
+def test_variant_mean_json() -> None:
+    from attnbench.compare.gate import VariantMean
+
+    mean = VariantMean(V, RatioEstimate(1.1, 1.05, 1.2), 7)
+    assert mean.to_dict() == {
+        "variant": V, "ratio": 1.1, "ci_low": 1.05, "ci_high": 1.2, "count": 7
+    }  # fmt: skip
+
+
+def test_a_cpu_run_that_lists_gpus_is_still_named_by_its_cpu() -> None:
+    from attnbench.compare.match import machine
+
+    r = run([], device="")
+    r.environment["cpu"] = {"model": "Some CPU"}
+    r.environment["gpus"] = [{"name": "NVIDIA H100"}]
+    assert machine(r).model == "Some CPU"
+
+
+def test_a_failed_case_shows_no_values_even_with_metrics_left_in_it() -> None:
+    from attnbench.compare.runs import Cell
+
+    failed = case(V, 64, samples(1.0))
+    failed.status = "failed"
+    assert failed.metrics and Cell(failed).value("median_ms") is None
+
+
+def test_a_zero_threshold_never_asks_for_samples() -> None:
+    ev = Evidence(1.0, 1.01, RatioEstimate(1.01, 0.98, 1.04), p=0.4, sd_log=0.02,
+                  n_baseline=40, n_current=40, change_ms=0.01, p_run=0.4)  # fmt: skip
+    c = decide("c", V, ev, CaseSettings(max_regression=0.0), "lower", 0.4, 1)
+    assert c.verdict == "ambiguous" and c.samples_needed is None
