@@ -193,3 +193,21 @@ def test_a_zero_gradient_missing_on_one_side_is_skipped_and_the_next_input_check
     # and one both sides ignore is skipped the same way
     _, reason = _grads(lambda x: x["k"] * 2, lambda x: x["k"])
     assert reason.startswith("gradient of 'k' differs")
+
+
+@pytest.mark.parametrize(
+    ("case", "shape"),
+    [
+        (Case(4, 32, 1, 64, True, heads_kv=4, seq_len_kv=131072), (1, 1, 509)),  # decoding
+        (Case(1, 4, 4096, 64, True, seq_len_kv=32768), (1, 254, 509)),  # fewer queries
+        (Case(2, 4, 8192, 64, seq_len_kv=1024), (1, 509, 254)),  # more queries
+        (Case(2, 4, 8192, 64, True), (1, 509, 509)),  # square stays square
+        (Case(3, 4, 300, 64, seq_len_kv=200), (1, 300, 200)),  # small: kept
+    ],
+)
+def test_reduced_check_shapes(case: Case, shape: tuple[int, int, int]) -> None:
+    from attnbench.measure.check import reduced_case
+
+    small = reduced_case(case, "reduced")
+    assert (small.batch, small.seq_len, small.nkv) == shape
+    assert reduced_case(case, "full") is case
