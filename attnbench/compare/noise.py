@@ -222,12 +222,20 @@ def machine_wander(base: RunResult, current: RunResult, normalised: bool) -> tup
 
 def case_spread(estimates: Sequence[RatioEstimate]) -> float:
     """``τ`` from the tested cases' estimates; 0 with fewer than :data:`MIN_CASES`."""
-    usable = [e for e in estimates if e.ratio > 0 and math.isfinite(e.ratio)]
+    usable = _usable(estimates)
     if len(usable) < MIN_CASES:
         return 0.0
     spread = qn_scale(np.log([e.ratio for e in usable]))
-    within = float(np.median([se_log(e) ** 2 for e in usable]))
-    return math.sqrt(max(0.0, spread**2 - within))
+    return math.sqrt(max(0.0, spread**2 - _within(usable)))
+
+
+def _usable(estimates: Sequence[RatioEstimate]) -> list[RatioEstimate]:
+    return [e for e in estimates if e.ratio > 0 and math.isfinite(e.ratio)]
+
+
+def _within(usable: Sequence[RatioEstimate]) -> float:
+    """The median bootstrap variance of the cases' log-ratios (their own samples' noise)."""
+    return float(np.median([se_log(e) ** 2 for e in usable]))
 
 
 def qn_scale(values: Sequence[float] | np.ndarray) -> float:
@@ -271,12 +279,11 @@ def common_shift(estimates: Sequence[RatioEstimate], tau: float) -> tuple[float,
     """``ĉ`` and ``se(ĉ)``: the median log-ratio of the tested cases and its standard error
     (the median's ``π/2`` variance factor over the cases' whole spread); None with fewer than
     :data:`MIN_CASES` usable estimates."""
-    usable = [e for e in estimates if e.ratio > 0 and math.isfinite(e.ratio)]
+    usable = _usable(estimates)
     if len(usable) < MIN_CASES:
         return None
-    within = float(np.median([se_log(e) ** 2 for e in usable]))
     centre = float(np.median(np.log([e.ratio for e in usable])))
-    return centre, math.sqrt(math.pi / 2 * (tau**2 + within) / len(usable))
+    return centre, math.sqrt(math.pi / 2 * (tau**2 + _within(usable)) / len(usable))
 
 
 def describe(noise: RunNoise, tested: int) -> str:
