@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from attnbench.case import DTYPES as CASE_DTYPES
 from attnbench.devices.base import Device
 from attnbench.results.schema import RunResult
 
@@ -43,7 +44,7 @@ KERNEL = "sdpa"
 SHAPES = {"cpu": (1, 4, 256, 32), "cuda": (4, 16, 2048, 64)}
 """Batch, heads, sequence length, head dim per device kind: a fraction of a millisecond."""
 DTYPES = {"cpu": "fp32", "cuda": "fp16"}
-_TORCH_DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
+"""Suite dtype name per device kind (torch's name from :data:`attnbench.case.DTYPES`)."""
 SAMPLES = 15
 TARGET_SAMPLE_MS = 2.0
 WARMUP_CALLS = 3
@@ -67,14 +68,15 @@ def flops(shape: tuple[int, int, int, int]) -> int:
 def measure_point(device: Device, phase: str) -> dict[str, Any]:
     """Time the canary once on ``device``; a JSON-ready point (samples in ms per call)."""
     shape = _shape(device)
-    dtype = _TORCH_DTYPES[_dtype(device)]
+    dtype = getattr(torch, CASE_DTYPES[_dtype(device)])
     gen = torch.Generator().manual_seed(_SEED)
+    # inputs that do not require grad: the call builds no autograd graph, and nothing but
+    # the kernel is inside the timed block
     q, k, v = (torch.randn(shape, generator=gen).to(device.torch_device, dtype) for _ in "qkv")
     sdpa = torch.nn.functional.scaled_dot_product_attention
 
     def call() -> object:
-        with torch.no_grad():
-            return sdpa(q, k, v)
+        return sdpa(q, k, v)
 
     device.time_block(call, WARMUP_CALLS)
     one_ms = device.time_block(call, 1).device_s * 1e3
