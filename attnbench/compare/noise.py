@@ -14,30 +14,40 @@ every case against a model of the run-to-run noise, with two terms, both on the 
   moves all cases together, so averaging over cases does not shrink it.
 * **case spread** ``τ``: how much the cases' log-ratios scatter around their common shift
   beyond what their bootstrap intervals explain, ``τ² = max(0, s² − median(seᵢ²))`` with
-  ``s`` Rousseeuw and Croux's ``Qn`` scale of the log-ratios (a quartile of the pairwise
-  distances, with their small-sample factors). It needs at least :data:`MIN_CASES` tested
-  cases. ``Qn`` tolerates up to half the cases changed (a regression in one variant of two
-  leaves the other half's spread to measure), at the price of overstating the spread when
-  many cases changed (by about 1.4× with a quarter of them changed), which makes the gate
-  more cautious, never less. Clipping the changed cases away and re-estimating
-  (reweighting, sigma-clipping) was tried and rejected: on this project's CPU host, whose
-  run-to-run noise is heavy-tailed, it raised the A/A false-positive rate from 0% to 11%.
-  A change shared by every case moves their centre, not their spread, and stays detectable.
+  ``s`` Rousseeuw and Croux's ``Qn`` scale of the log-ratios of the *bulk* of the cases (a
+  quartile of the pairwise distances, with their small-sample factors). It needs at least
+  :data:`MIN_CASES` tested cases. The bulk is every case within :data:`BULK_CUT` ``Qn`` of
+  the cases' median, the median and ``Qn`` re-taken over the bulk until it stops changing
+  (:func:`bulk`): ``Qn`` alone tolerates up to half the cases changed, but overstates the
+  spread by about 1.4× with a quarter of them changed 10%, which on a steady machine hid
+  half of such regressions. A cut at 3 ``Qn`` drops a change of several spreads and keeps
+  all but 0.3% of normal noise, and the cases it drops are still tested, against the
+  bulk's spread.
+* **degrees of freedom**: ``σ_m`` comes from a handful of checkpoints (6 in two runs, 4 or 5
+  degrees of freedom) and ``τ`` from a dozen or so cases, so a case's statistic is a
+  Student ``t``, not a normal ``z``: its degrees of freedom are Welch and Satterthwaite's
+  for the sum of the variance terms (``seᵢ`` counted exact, ``τ²`` and ``se(ĉ)²`` with
+  0.82·(bulk − 1), ``Qn``'s efficiency at the normal, ``σ_m²`` with its own). With a normal
+  quantile, a whole-run shift that six checkpoints of the canary happened to under-measure
+  was confirmed as a regression of every case (3–5% false regressions on this project's
+  host, from one batch of runs).
 
 A case can show it changed in two ways, and ``p_run`` is the smaller of the two p-values,
-doubled (Bonferroni over the two routes, so still of level α):
+doubled (Bonferroni over the two routes, so still of level α), each from Student's ``t``
+with its route's degrees of freedom:
 
 * **absolute**: ``z = log(ratio) / √(seᵢ² + τ² + σ_m²)`` (``seᵢ`` the standard deviation of
   the case's bootstrap log-ratio replicates): the change is larger than anything the machine
   and the case's own spread explain. This is the route of a change shared by every case.
 * **relative**: ``z = (log(ratio) − ĉ) / √(seᵢ² + τ² + se(ĉ)²)``, with ``ĉ`` the median
-  log-ratio of the tested cases (their common shift, machine and shared changes alike) and
-  ``se(ĉ)² = (π/2)(τ² + median seᵢ²)/n``: the case moved away from the bulk of the cases, in
-  the direction of its own change. The canary's wander does not enter: whatever the machine
-  did between the runs, it did to the other cases too, and the bulk measures it. Without it,
-  a copy of a run with one case slowed by 10% would be tested against the canary's wander
-  *within* that run (tens of percent on a loaded host), which the copy does not have. It
-  needs :data:`MIN_CASES` tested cases, like ``τ``.
+  log-ratio of the bulk of the tested cases (their common shift, machine and shared changes
+  alike) and ``se(ĉ)² = (π/2)(τ² + median seᵢ²)/n`` over the ``n`` cases of the bulk: the
+  case moved away from the bulk, in the direction of its own change. The canary's wander
+  does not enter: whatever the machine did between the runs, it did to the other cases
+  too, and the bulk measures it. Without it, a copy of a run with one case slowed by 10%
+  would be tested against the canary's wander *within* that run (tens of percent on a
+  loaded host), which the copy does not have. It needs :data:`MIN_CASES` tested cases in
+  the bulk, like ``τ``.
 
 The gate's p for a case is ``max(p_MW, p_run)``: a regression must be significant on the raw
 samples *and* against the run-to-run noise (an intersection–union test, still of level α),
@@ -55,7 +65,7 @@ from typing import Any
 import numpy as np
 
 from attnbench.compare.drift import canary_kind, canary_of
-from attnbench.compare.stats import RatioEstimate
+from attnbench.compare.stats import RatioEstimate, z_power
 from attnbench.results.schema import RunResult
 
 MIN_CASES = 8
@@ -68,6 +78,13 @@ _QN_SMALL = {8: 0.669, 9: 0.872}
 """Their finite-sample factors below 10 cases; above: n/(n+1.4) odd, n/(n+3.8) even."""
 _Z95 = 1.959963984540054
 """Two-sided 95% normal quantile (the level of every interval)."""
+BULK_CUT = 3.0
+"""A case is in the bulk when its log-ratio is within this many ``Qn`` of the bulk's median."""
+_BULK_ROUNDS = 10
+"""Re-takings of the bulk's median and ``Qn`` at most (it settles in two or three)."""
+_QN_EFFICIENCY = 0.82
+"""``Qn``'s asymptotic efficiency at the normal: ``τ²`` from n cases has about 0.82(n − 1)
+degrees of freedom."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +94,15 @@ class RunNoise:
     Attributes:
         case_sd_log: ``τ``, the spread of unchanged cases beyond their samples' noise.
         machine_sd_log: ``σ_m``, the canary's wander between checkpoints (both runs).
-        cases: the tested cases ``τ`` was estimated from (0 when it was not).
+        cases: the tested cases (0 when there were too few to estimate ``τ``).
         checkpoints: the canary checkpoints ``σ_m`` was estimated from (0 when it was not).
         note: the one line every output prints.
-        shift_log: ``ĉ``, the median log-ratio of the tested cases (None with fewer than
-            :data:`MIN_CASES`: no relative route).
+        shift_log: ``ĉ``, the median log-ratio of the bulk (None with fewer than
+            :data:`MIN_CASES` in it: no relative route).
         shift_se_log: ``se(ĉ)``, its standard error.
+        bulk: the cases ``τ`` and ``ĉ`` were taken from (:func:`bulk`).
+        case_dof: degrees of freedom of ``τ²`` (and ``se(ĉ)²``); ``inf``: taken as exact.
+        machine_dof: degrees of freedom of ``σ_m²``; ``inf``: taken as exact.
     """
 
     case_sd_log: float = 0.0
@@ -92,6 +112,9 @@ class RunNoise:
     note: str = ""
     shift_log: float | None = None
     shift_se_log: float = 0.0
+    bulk: int = 0
+    case_dof: float = math.inf
+    machine_dof: float = math.inf
 
     @property
     def sd_log(self) -> float:
@@ -116,12 +139,32 @@ class RunNoise:
         absolute = self.total_sd_log(se_log)
         return absolute if self.shift_log is None else min(absolute, self.relative_sd_log(se_log))
 
+    def absolute_dof(self, se_log: float) -> float:
+        """Degrees of freedom of the absolute route's statistic (Welch–Satterthwaite)."""
+        return satterthwaite([(se_log**2, math.inf), (self.case_sd_log**2, self.case_dof),
+                              (self.machine_sd_log**2, self.machine_dof)])  # fmt: skip
+
+    def relative_dof(self, se_log: float) -> float:
+        """Degrees of freedom of the relative route's statistic (Welch–Satterthwaite)."""
+        return satterthwaite([(se_log**2, math.inf), (self.case_sd_log**2, self.case_dof),
+                              (self.shift_se_log**2, self.case_dof)])  # fmt: skip
+
+    def detect_log(self, se_log: float, level: float) -> float:
+        """The smallest log-change the easier route confirms at ``level`` (shared by the
+        routes, as :meth:`p` does) with 80% power: ``(t₁₋ₐ/₂ + z₀.₈) · sd`` of the route."""
+        share = level / self.routes
+        best = z_power(share, self.absolute_dof(se_log)) * self.total_sd_log(se_log)
+        if self.shift_log is not None:
+            relative = z_power(share, self.relative_dof(se_log)) * self.relative_sd_log(se_log)
+            best = min(best, relative)
+        return best
+
     def p_absolute(self, log_ratio: float, se_log: float) -> float:
-        """Two-sided normal p of ``log_ratio`` against the case's whole uncertainty."""
-        return _two_sided(log_ratio, self.total_sd_log(se_log))
+        """Two-sided Student p of ``log_ratio`` against the case's whole uncertainty."""
+        return _two_sided(log_ratio, self.total_sd_log(se_log), self.absolute_dof(se_log))
 
     def p_relative(self, log_ratio: float, se_log: float) -> float:
-        """Two-sided normal p of ``log_ratio − ĉ`` against :meth:`relative_sd_log`; 1 when
+        """Two-sided Student p of ``log_ratio − ĉ`` against :meth:`relative_sd_log`; 1 when
         there is no relative route, or the case moved from the bulk against its own change
         (a case 10% slower in runs whose cases all moved 20% is not a regression by this
         route)."""
@@ -130,7 +173,7 @@ class RunNoise:
         away = log_ratio - self.shift_log
         if away * log_ratio <= 0:
             return 1.0
-        return _two_sided(away, self.relative_sd_log(se_log))
+        return _two_sided(away, self.relative_sd_log(se_log), self.relative_dof(se_log))
 
     def p(self, log_ratio: float, se_log: float) -> float:
         """``p_run``: the smaller route's p, doubled (Bonferroni); the absolute p alone
@@ -166,15 +209,36 @@ class RunNoise:
             "checkpoints": self.checkpoints,
             "shift_log": self.shift_log,
             "shift_se_log": self.shift_se_log if self.shift_log is not None else None,
+            "bulk_cases": self.bulk,
+            "case_dof": _finite(self.case_dof) if self.cases else None,
+            "machine_dof": _finite(self.machine_dof) if self.checkpoints else None,
             "note": self.note,
         }
 
 
-def _two_sided(deviation: float, sd: float) -> float:
-    """Two-sided normal p of ``deviation`` with standard deviation ``sd`` (0 sd: 0 or 1)."""
+def _two_sided(deviation: float, sd: float, dof: float = math.inf) -> float:
+    """Two-sided p of ``deviation`` with scale ``sd``: Student's ``t`` with ``dof`` degrees of
+    freedom, the normal law when ``dof`` is infinite (0 sd: 0 or 1)."""
     if sd == 0:
         return 0.0 if deviation else 1.0
-    return math.erfc(abs(deviation) / sd / math.sqrt(2))
+    if math.isinf(dof):
+        return math.erfc(abs(deviation) / sd / math.sqrt(2))
+    from scipy import stats as sps
+
+    return float(2 * sps.t.sf(abs(deviation) / sd, dof))
+
+
+def satterthwaite(terms: Sequence[tuple[float, float]]) -> float:
+    """Welch–Satterthwaite degrees of freedom of a sum of variances, each given as
+    ``(variance, its degrees of freedom)``: ``(Σv)² / Σ(v²/ν)``; ``inf`` when every term
+    with a variance is exact (``ν`` infinite)."""
+    total = math.fsum(v for v, _ in terms)
+    spread = math.fsum(v * v / nu for v, nu in terms if v > 0 and math.isfinite(nu))
+    return total * total / spread if spread > 0 else math.inf
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
 
 
 def se_log(est: RatioEstimate) -> float:
@@ -196,7 +260,14 @@ def checkpoint_logs(run: RunResult) -> list[float]:
 
 
 def machine_wander(base: RunResult, current: RunResult, normalised: bool) -> tuple[float, int]:
-    """``σ_m`` and the checkpoints it came from.
+    """``σ_m`` and the checkpoints it came from (:func:`wander`, without its degrees of
+    freedom)."""
+    sigma, points, _ = wander(base, current, normalised)
+    return sigma, points
+
+
+def wander(base: RunResult, current: RunResult, normalised: bool) -> tuple[float, int, int]:
+    """``σ_m``, the checkpoints it came from, and its degrees of freedom (0: no estimate).
 
     When the gate divides the canary out (``normalised``), each run's checkpoints are taken
     about their own mean (the shift between the runs is corrected, its wander is not);
@@ -216,17 +287,39 @@ def machine_wander(base: RunResult, current: RunResult, normalised: bool) -> tup
         deviations = [x - float(np.mean(pooled)) for x in pooled] if pooled else []
         dof = len(pooled) - 1
     if dof < 1:
-        return 0.0, 0
-    return math.sqrt(math.fsum(d * d for d in deviations) / dof), points
+        return 0.0, 0, 0
+    return math.sqrt(math.fsum(d * d for d in deviations) / dof), points, dof
 
 
 def case_spread(estimates: Sequence[RatioEstimate]) -> float:
-    """``τ`` from the tested cases' estimates; 0 with fewer than :data:`MIN_CASES`."""
+    """``τ`` from the tested cases' estimates (over their :func:`bulk`); 0 with fewer than
+    :data:`MIN_CASES` in it."""
+    return _spread(bulk(estimates))
+
+
+def bulk(estimates: Sequence[RatioEstimate]) -> list[RatioEstimate]:
+    """The usable estimates within :data:`BULK_CUT` ``Qn`` of the median log-ratio, the
+    median and ``Qn`` re-taken over the kept cases until the set settles; every usable
+    estimate when fewer than :data:`MIN_CASES` would be kept."""
     usable = _usable(estimates)
     if len(usable) < MIN_CASES:
+        return usable
+    logs = np.log([e.ratio for e in usable])
+    keep = np.ones(len(usable), dtype=bool)
+    for _ in range(_BULK_ROUNDS):
+        centre, scale = float(np.median(logs[keep])), qn_scale(logs[keep])
+        kept = np.abs(logs - centre) <= BULK_CUT * scale
+        if int(kept.sum()) < MIN_CASES or np.array_equal(kept, keep):
+            break
+        keep = kept
+    return [e for e, k in zip(usable, keep, strict=True) if k]
+
+
+def _spread(core: Sequence[RatioEstimate]) -> float:
+    if len(core) < MIN_CASES:
         return 0.0
-    spread = qn_scale(np.log([e.ratio for e in usable]))
-    return math.sqrt(max(0.0, spread**2 - _within(usable)))
+    spread = qn_scale(np.log([e.ratio for e in core]))
+    return math.sqrt(max(0.0, spread**2 - _within(core)))
 
 
 def _usable(estimates: Sequence[RatioEstimate]) -> list[RatioEstimate]:
@@ -265,32 +358,44 @@ def estimate_run_noise(
     normalised: bool,
 ) -> RunNoise:
     """The run-to-run noise of a gate from its runs' canaries and its tested cases."""
-    sigma_m, checkpoints = machine_wander(base, current, normalised)
-    enough = len(estimates) >= MIN_CASES
-    tau = case_spread(estimates)
-    noise = RunNoise(tau, sigma_m, len(estimates) if enough else 0, checkpoints)
-    shift = common_shift(estimates, tau)
+    sigma_m, checkpoints, machine_dof = wander(base, current, normalised)
+    core = bulk(estimates)
+    enough = len(core) >= MIN_CASES
+    tau = _spread(core)
+    noise = RunNoise(
+        tau,
+        sigma_m,
+        len(estimates) if enough else 0,
+        checkpoints,
+        bulk=len(core) if enough else 0,
+        case_dof=_QN_EFFICIENCY * (len(core) - 1) if enough else math.inf,
+        machine_dof=machine_dof if machine_dof else math.inf,
+    )
+    shift = _shift(core, tau)
     if shift is not None:
         noise = replace(noise, shift_log=shift[0], shift_se_log=shift[1])
     return replace(noise, note=describe(noise, len(estimates)))
 
 
 def common_shift(estimates: Sequence[RatioEstimate], tau: float) -> tuple[float, float] | None:
-    """``ĉ`` and ``se(ĉ)``: the median log-ratio of the tested cases and its standard error
-    (the median's ``π/2`` variance factor over the cases' whole spread); None with fewer than
-    :data:`MIN_CASES` usable estimates."""
-    usable = _usable(estimates)
-    if len(usable) < MIN_CASES:
+    """``ĉ`` and ``se(ĉ)``: the median log-ratio of the tested cases' :func:`bulk` and its
+    standard error (the median's ``π/2`` variance factor over the cases' whole spread); None
+    with fewer than :data:`MIN_CASES` cases in the bulk."""
+    return _shift(bulk(estimates), tau)
+
+
+def _shift(core: Sequence[RatioEstimate], tau: float) -> tuple[float, float] | None:
+    if len(core) < MIN_CASES:
         return None
-    centre = float(np.median(np.log([e.ratio for e in usable])))
-    return centre, math.sqrt(math.pi / 2 * (tau**2 + _within(usable)) / len(usable))
+    centre = float(np.median(np.log([e.ratio for e in core])))
+    return centre, math.sqrt(math.pi / 2 * (tau**2 + _within(core)) / len(core))
 
 
 def describe(noise: RunNoise, tested: int) -> str:
     """The run-to-run noise line: both terms, and what was missing."""
     machine = (f"canary wander ±{_pct(noise.machine_sd_log)}" if noise.checkpoints
                else "no canary: machine wander not counted")  # fmt: skip
-    spread = (f"case spread ±{_pct(noise.case_sd_log)}" if noise.cases
+    spread = (f"case spread ±{_pct(noise.case_sd_log)}{_outside(noise)}" if noise.cases
               else f"case spread needs {MIN_CASES} tested cases, has {tested}")  # fmt: skip
     shift = (f"; common shift {_signed(noise.shift_log)} ±{_pct(noise.shift_se_log)}"
              if noise.shift_log is not None else "")  # fmt: skip
@@ -298,6 +403,12 @@ def describe(noise: RunNoise, tested: int) -> str:
         f"run-to-run noise ±{_pct(noise.sd_log)} ({machine}; {spread}{shift}); "
         "cases tested against it"
     )
+
+
+def _outside(noise: RunNoise) -> str:
+    """Which cases the spread came from, when the bulk left some out (they are still
+    tested, against it)."""
+    return f" from {noise.bulk} of {noise.cases} cases" if 0 < noise.bulk < noise.cases else ""
 
 
 def _signed(x: float) -> str:

@@ -166,11 +166,14 @@ def pooled_log_sd(baseline: Sequence[float], current: Sequence[float]) -> float:
     return math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))
 
 
-def z_power(alpha: float) -> float:
-    """``z₁₋α/₂ + z₀.₈``: the normal quantiles a change must clear at ``alpha``, 80% power."""
+def z_power(alpha: float, dof: float = math.inf) -> float:
+    """``t₁₋α/₂ + z₀.₈``: the quantiles (in standard deviations) a change must clear at
+    ``alpha`` with 80% power; the two-sided quantile is Student's with ``dof`` degrees of
+    freedom, the normal one when ``dof`` is infinite."""
     from scipy import stats as sps
 
-    return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER))
+    critical = sps.norm.ppf(1 - alpha / 2) if math.isinf(dof) else sps.t.ppf(1 - alpha / 2, dof)
+    return float(critical + sps.norm.ppf(POWER))
 
 
 def min_samples_for_level(alpha: float) -> int:

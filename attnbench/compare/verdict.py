@@ -122,8 +122,7 @@ def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) ->
     stat = mde_from(ev.sd_log or 0.0, ev.n_baseline, ev.n_current, alpha)
     run = 0.0
     if (noise.sd_log > 0 or noise.routes > 1) and ev.estimate is not None:
-        sd = noise.detect_sd_log(se_log(ev.estimate))
-        run = math.expm1(z_power(alpha / noise.routes) * sd)
+        run = math.expm1(noise.detect_log(se_log(ev.estimate), alpha))
     floor = 0.0
     if s.metric == TIME_METRIC and ev.baseline:
         floor = s.floor_ms / ev.baseline
@@ -133,7 +132,7 @@ def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) ->
 def _resolvable(t: float, level: float, noise: RunNoise) -> bool:
     """Whether more samples could ever resolve a change of ``t`` against the run-to-run
     noise, which no number of samples per run reduces (the easier route's)."""
-    return z_power(level / noise.routes) * noise.detect_sd_log(0.0) < math.log1p(t)
+    return noise.detect_log(0.0, level) < math.log1p(t)
 
 
 def decide(
@@ -203,9 +202,11 @@ def decide(
                 "--max-regression"
             )
         else:
+            share = level / noise.routes
+            # the run-to-run term as the normal-law sd that needs the same change
+            run_sd = noise.detect_log(0.0, level) / z_power(share)
             need = max(
-                samples_needed(ev.sd_log, t, level / noise.routes, noise.detect_sd_log(0.0)),
-                min_samples_for_level(level),
+                samples_needed(ev.sd_log, t, share, run_sd), min_samples_for_level(level)
             )
     return _with(base, AMBIGUOUS, why, mde_=detectable, need=need)
 

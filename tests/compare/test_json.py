@@ -76,8 +76,11 @@ def test_overall_fields() -> None:
     }
     noise = data["run_noise"]
     assert set(noise) == {"sd_log", "case_sd_log", "machine_sd_log", "cases", "checkpoints",
-                          "shift_log", "shift_se_log", "note"}  # fmt: skip
+                          "shift_log", "shift_se_log", "bulk_cases", "case_dof", "machine_dof",
+                          "note"}  # fmt: skip
     assert noise["checkpoints"] == 6 and noise["cases"] == 0  # type: ignore[index]
+    # the canary did not move: one mean over both runs' six checkpoints, 5 degrees of freedom
+    assert noise["machine_dof"] == 5 and noise["case_dof"] is None  # type: ignore[index]
     assert noise["shift_log"] is None and noise["shift_se_log"] is None  # type: ignore[index]
     assert [m["count"] for m in data["geomean"]] == [2]  # type: ignore[union-attr]
 
@@ -99,6 +102,11 @@ def test_run_noise_to_dict() -> None:
     assert noise.to_dict() == {
         "sd_log": pytest.approx(0.05), "case_sd_log": 0.03, "machine_sd_log": 0.04,
         "cases": 12, "checkpoints": 6, "shift_log": None, "shift_se_log": None, "note": "line",
+        "bulk_cases": 0, "case_dof": None, "machine_dof": None,
+    }  # fmt: skip
+    counted = RunNoise(0.03, 0.04, 12, 6, "line", bulk=10, case_dof=7.38, machine_dof=4)
+    assert {k: counted.to_dict()[k] for k in ("bulk_cases", "case_dof", "machine_dof")} == {
+        "bulk_cases": 10, "case_dof": 7.38, "machine_dof": 4,
     }  # fmt: skip
     assert math.isclose(noise.sd_log, 0.05)
     shifted = RunNoise(0.03, 0.04, 12, 6, "line", shift_log=-0.02, shift_se_log=0.01)

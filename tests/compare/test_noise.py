@@ -6,19 +6,24 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from attnbench.compare.gate import gate_runs
 from attnbench.compare.noise import (
+    BULK_CUT,
     MIN_CASES,
     RunNoise,
+    bulk,
     case_spread,
     common_shift,
     machine_wander,
     qn_scale,
+    satterthwaite,
     se_log,
+    wander,
 )
 from attnbench.compare.policy import CaseSettings
-from attnbench.compare.stats import RatioEstimate, samples_needed
+from attnbench.compare.stats import RatioEstimate, samples_needed, z_power
 from attnbench.results.schema import RunResult
 from tests.compare.helpers import case, run, samples
 
@@ -80,6 +85,16 @@ def test_wander_is_within_each_run_when_the_shift_is_divided_out() -> None:
 
 def test_no_canary_no_wander() -> None:
     assert machine_wander(run([], canary_ms=None), run([], canary_ms=None), False) == (0.0, 0)
+    assert wander(run([], canary_ms=None), run([], canary_ms=None), False) == (0.0, 0, 0)
+
+
+def test_wander_degrees_of_freedom() -> None:
+    base = _with_points(run([]), [1.0, 1.1, 1.0])
+    cur = _with_points(run([]), [1.2, 1.2, 1.3])
+    assert wander(base, cur, normalised=False)[1:] == (6, 5)  # one mean over 6 checkpoints
+    assert wander(base, cur, normalised=True)[1:] == (6, 4)  # a mean per run
+    one = _with_points(run([]), [1.0])
+    assert wander(one, cur, normalised=True)[1:] == (4, 2)  # a run of one point adds none
 
 
 # case spread -------------------------------------------------------------------------
@@ -95,11 +110,46 @@ def _estimates(logs: list[float], se: float) -> list[RatioEstimate]:
     ]
 
 
+def _normal_logs(n: int, sd: float) -> list[float]:
+    """``n`` evenly spaced quantiles of a normal law (none beyond 2.5 sd for n <= 80)."""
+    return [float(x) for x in sps.norm.ppf((np.arange(n) + 0.5) / n) * sd]
+
+
 def test_spread_beyond_the_samples_noise_is_the_case_spread() -> None:
-    logs = list(np.random.default_rng(3).normal(0, 0.1, 40))
+    logs = _normal_logs(40, 0.1)
     tau = case_spread(_estimates(logs, 0.01))
     assert tau == pytest.approx(math.sqrt(qn_scale(logs) ** 2 - 0.01**2), rel=0.02)
-    assert 0.07 < tau < 0.13
+    assert 0.08 < tau < 0.12
+
+
+def test_the_bulk_leaves_out_a_quarter_of_the_cases_changed_by_many_spreads() -> None:
+    # 36 unchanged cases spread 1.4%, 12 changed by 10%: Qn over all 48 is inflated by the
+    # changed ones; the bulk is the 36, and its spread and centre are theirs.
+    null = _normal_logs(36, 0.014)
+    changed = [0.0953 + x / 10 for x in _normal_logs(12, 0.014)]
+    ests = _estimates(null + changed, 0.001)
+    core = bulk(ests)
+    assert [e.ratio for e in core] == [e.ratio for e in ests[:36]]
+    assert qn_scale([*null, *changed]) > 1.3 * qn_scale(null)
+    assert case_spread(ests) == pytest.approx(math.sqrt(qn_scale(null) ** 2 - 0.001**2), rel=0.02)
+    shift = common_shift(ests, case_spread(ests))
+    assert shift is not None and shift[0] == pytest.approx(float(np.median(null)), abs=1e-12)
+
+
+def test_the_bulk_keeps_a_case_exactly_at_the_cut_and_drops_one_beyond() -> None:
+    null = _normal_logs(20, 0.02)
+    edge = BULK_CUT * qn_scale(null)  # the bulk's median is 0: an outlier moves neither much
+    at = bulk(_estimates([*null, edge * 0.999], 0.001))
+    beyond = bulk(_estimates([*null, edge * 1.2], 0.001))
+    assert len(at) == 21 and len(beyond) == 20
+
+
+def test_a_bulk_too_small_keeps_every_usable_case() -> None:
+    # 8 cases, three of them far out: keeping 5 would leave too few to measure a spread.
+    logs = [0.0, 0.001, -0.001, 0.002, -0.002, 0.5, 0.6, -0.7]
+    ests = _estimates(logs, 0.001)
+    assert len(bulk(ests)) == 8
+    assert len(bulk(ests[:7])) == 7  # fewer than MIN_CASES: nothing is cut
 
 
 def test_spread_explained_by_the_samples_noise_is_zero() -> None:
@@ -135,6 +185,43 @@ def test_widening_adds_in_quadrature_and_averages_only_the_case_spread() -> None
     machine = RunNoise(machine_sd_log=0.02).widened(est, shared=4)
     assert machine.ci_high == pytest.approx(wide.ci_high)
     assert RunNoise().widened(est) is est
+
+
+def test_satterthwaite_degrees_of_freedom() -> None:
+    assert satterthwaite([(1.0, 4.0), (1.0, math.inf)]) == pytest.approx(16.0)
+    assert satterthwaite([(1.0, 4.0), (1.0, 4.0)]) == pytest.approx(8.0)
+    assert satterthwaite([(0.5, 3.0)]) == pytest.approx(3.0)
+    assert satterthwaite([(1.0, math.inf), (0.0, 2.0)]) == math.inf
+    assert satterthwaite([]) == math.inf
+
+
+def test_p_with_estimated_terms_is_a_student_p() -> None:
+    # the canary's wander from 6 checkpoints (4 degrees of freedom), nothing else
+    noise = RunNoise(machine_sd_log=0.1, machine_dof=4)
+    assert noise.absolute_dof(0.0) == pytest.approx(4.0)
+    assert noise.p_absolute(0.3, 0.0) == pytest.approx(2 * sps.t.sf(3.0, 4), rel=1e-9)
+    assert noise.p_absolute(0.3, 0.0) > 10 * math.erfc(3.0 / math.sqrt(2))
+    # exact sample noise dilutes the estimated term: more degrees of freedom
+    assert noise.absolute_dof(0.1) == pytest.approx(16.0)
+    # the relative route counts the spread's and the shift's terms with the spread's dof
+    rel = RunNoise(0.03, 0.5, shift_log=0.0, shift_se_log=0.04, case_dof=9.0)
+    assert rel.relative_dof(0.0) == pytest.approx(0.05**4 / (0.03**4 / 9 + 0.04**4 / 9))
+    assert rel.p_relative(0.15, 0.0) == pytest.approx(2 * sps.t.sf(3.0, rel.relative_dof(0.0)))
+
+
+def test_detectable_change_uses_each_routes_quantile() -> None:
+    exact = RunNoise(case_sd_log=0.03, machine_sd_log=0.04)
+    assert exact.detect_log(0.0, 0.01) == pytest.approx(z_power(0.01) * 0.05)
+    few = RunNoise(case_sd_log=0.03, machine_sd_log=0.04, case_dof=5.0, machine_dof=4.0)
+    dof = few.absolute_dof(0.0)
+    assert few.detect_log(0.0, 0.01) == pytest.approx(z_power(0.01, dof) * 0.05)
+    assert z_power(0.01, dof) == pytest.approx(sps.t.ppf(0.995, dof) + sps.norm.ppf(0.8))
+    # two routes share the level; the easier one (here the relative) sets the figure
+    both = RunNoise(0.01, 0.2, shift_log=0.0, shift_se_log=0.01, case_dof=20.0, machine_dof=4.0)
+    rel_sd = math.hypot(0.01, 0.01)
+    assert both.detect_log(0.0, 0.01) == pytest.approx(
+        z_power(0.005, both.relative_dof(0.0)) * rel_sd
+    )
 
 
 def test_samples_needed_leaves_room_for_run_noise() -> None:
@@ -181,6 +268,26 @@ def test_planted_slowdowns_on_a_quiet_machine_are_named_exactly() -> None:
                     if c.verdict == "slower")  # fmt: skip
     assert slower == [32, 80, 160] and result.exit_code == 1
     assert result.noise.sd_log < 0.02
+
+
+def test_a_quarter_of_a_larger_suite_slowed_on_a_steady_machine_is_named_exactly() -> None:
+    # 48 cases, each moved by its own run-to-run offset (log-sd 1.4%, even quantiles in a
+    # fixed shuffled order), every fourth slowed 10%: the spread is the unchanged cases', not
+    # one inflated by the slowed quarter, and every slowed case is confirmed.
+    offsets = np.random.default_rng(2).permutation(_normal_logs(48, 0.014))
+    ns = [16 * (i + 1) for i in range(48)]
+    base = run([case(V, n, samples(1.0, 60, 0.02, i)) for i, n in enumerate(ns)])
+    cur = run([
+        case(V, n, samples(math.exp(offsets[i]) * (1.10 if i % 4 == 0 else 1.0), 60, 0.02,
+                           200 + i))
+        for i, n in enumerate(ns)
+    ])  # fmt: skip
+    result = gate_runs(base, cur, defaults=CaseSettings())
+    slower = sorted(c.case_id for c in result.cases if c.verdict == "slower")
+    assert slower == sorted(base.cases[i].case_id for i in range(0, 48, 4))
+    assert result.noise.bulk == 36 and result.noise.cases == 48
+    assert result.noise.case_sd_log == pytest.approx(0.014, rel=0.3)
+    assert "case spread ±" in result.noise.note and "from 36 of 48 cases" in result.noise.note
 
 
 def test_the_decision_p_is_the_larger_of_the_two() -> None:
