@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from attnbench.compare.noise import (
     bulk,
     case_spread,
     common_shift,
+    describe,
     machine_wander,
     qn_scale,
     satterthwaite,
@@ -435,3 +437,69 @@ def test_an_older_files_matmul_canary_gives_each_runs_own_wander() -> None:
     assert points == 6
     assert sigma == pytest.approx(machine_wander(base, cur, normalised=True)[0])
     assert sigma < 0.1  # the two levels are never pooled
+
+
+# exact values at the edges ----------------------------------------------------------------
+
+
+def _qn_by_hand(values: list[float]) -> float:
+    """Qn from its definition: the C(h, 2)-th smallest pairwise distance, h = n // 2 + 1,
+    times 2.2219 and the small-sample factor (0.669 at 8, 0.872 at 9, n/(n+1.4) odd,
+    n/(n+3.8) even above)."""
+    n = len(values)
+    distances = sorted(abs(a - b) for i, a in enumerate(values) for b in values[i + 1 :])
+    h = n // 2 + 1
+    factor = {8: 0.669, 9: 0.872}.get(n) or (n / (n + 1.4) if n % 2 else n / (n + 3.8))
+    return 2.2219 * factor * distances[h * (h - 1) // 2 - 1]
+
+
+@pytest.mark.parametrize("n", [2, 3, 8, 9, 10, 11, 25, 40])
+def test_qn_matches_its_definition(n: int) -> None:
+    values = [float(x) for x in np.random.default_rng(n).lognormal(0, 0.5, n)]
+    assert qn_scale(values) == pytest.approx(_qn_by_hand(values), rel=1e-12)
+
+
+def test_qn_of_two_values_is_their_scaled_distance() -> None:
+    assert qn_scale([0.0, 1.0]) == pytest.approx(2.2219 * 2 / 5.8)
+    assert qn_scale([]) == 0.0
+
+
+def test_qn_of_a_large_sample_takes_evenly_spaced_order_statistics_from_the_first() -> None:
+    values = np.random.default_rng(4).standard_cauchy(4001)
+    picked = np.sort(values)[np.linspace(0, 4000, 2000).round().astype(int)]
+    assert qn_scale(values) == qn_scale(picked)
+
+
+def test_se_log_needs_two_replicates() -> None:
+    one = RatioEstimate(1.1, 1.0, 1.2, np.array([0.1]))
+    none = RatioEstimate(1.1, 1.0, 1.2, np.array([]))
+    two = RatioEstimate(1.1, 1.0, 1.2, np.array([0.1, 0.3]))
+    assert se_log(one) == 0.0 and se_log(none) == 0.0
+    assert se_log(two) == pytest.approx(math.sqrt(0.02))
+
+
+def test_each_routes_uncertainty_and_degrees_of_freedom_by_hand() -> None:
+    noise = RunNoise(0.03, 0.04, shift_log=0.0, shift_se_log=0.02, case_dof=9.0,
+                     machine_dof=4.0)  # fmt: skip
+    assert noise.relative_sd_log(0.06) == pytest.approx(math.sqrt(0.06**2 + 0.03**2 + 0.02**2))
+    total = 0.01**2 + 0.03**2 + 0.04**2
+    assert noise.absolute_dof(0.01) == pytest.approx(total**2 / (0.03**4 / 9 + 0.04**4 / 4))
+    rel = 0.01**2 + 0.03**2 + 0.02**2
+    assert noise.relative_dof(0.01) == pytest.approx(rel**2 / (0.03**4 / 9 + 0.02**4 / 9))
+    # without a shift there is one route: the absolute uncertainty, however small the other
+    assert RunNoise(0.03, 0.04).detect_sd_log(0.0) == pytest.approx(0.05)
+
+
+def test_degrees_of_freedom_of_terms_not_estimated_are_null_in_json() -> None:
+    unestimated = RunNoise(case_dof=7.0, machine_dof=4.0).to_dict()
+    assert unestimated["case_dof"] is None and unestimated["machine_dof"] is None
+
+
+def test_the_noise_line_names_the_bulk_only_when_it_left_cases_out() -> None:
+    whole = RunNoise(0.03, 0.04, 12, 6, bulk=12)
+    part = RunNoise(0.03, 0.04, 12, 6, bulk=10)
+    assert "from" not in describe(whole, 12)
+    assert "case spread ±3.0% from 10 of 12 cases)" in describe(part, 12)
+    shifted = RunNoise(0.03, 0.04, 12, 6, shift_log=0.1, shift_se_log=0.01)
+    assert "common shift +10.5% ±1.0%)" in describe(shifted, 12)
+    assert "common shift -9.5% ±1.0%)" in describe(replace(shifted, shift_log=-0.1), 12)
