@@ -503,3 +503,66 @@ def test_the_noise_line_names_the_bulk_only_when_it_left_cases_out() -> None:
     shifted = RunNoise(0.03, 0.04, 12, 6, shift_log=0.1, shift_se_log=0.01)
     assert "common shift +10.5% ±1.0%)" in describe(shifted, 12)
     assert "common shift -9.5% ±1.0%)" in describe(replace(shifted, shift_log=-0.1), 12)
+
+
+def test_estimate_run_noise_records_every_term_and_its_degrees_of_freedom() -> None:
+    from attnbench.compare.noise import estimate_run_noise
+
+    null = _normal_logs(9, 0.02)
+    ests = _estimates([*null, 0.5, 0.6, 0.7], 0.001)  # 12 cases, 3 far out: a bulk of 9
+    base = _with_points(run([]), [1.0, 1.1, 1.0])
+    cur = _with_points(run([]), [1.2, 1.2, 1.3])
+    noise = estimate_run_noise(base, cur, ests, normalised=False)
+    assert (noise.cases, noise.bulk, noise.checkpoints) == (12, 9, 6)
+    assert noise.case_dof == pytest.approx(0.82 * 8)
+    assert noise.machine_dof == 5
+    assert noise.case_sd_log == pytest.approx(case_spread(ests))
+    shift = common_shift(ests, noise.case_sd_log)
+    assert shift is not None and (noise.shift_log, noise.shift_se_log) == pytest.approx(shift)
+    assert noise.shift_se_log > 0
+    # exactly MIN_CASES cases is enough; one fewer is not
+    eight = estimate_run_noise(base, cur, _estimates(_normal_logs(8, 0.02), 0.001), False)
+    assert (eight.cases, eight.bulk) == (8, 8) and eight.case_dof == pytest.approx(0.82 * 7)
+    seven = estimate_run_noise(base, cur, _estimates(_normal_logs(7, 0.02), 0.001), False)
+    assert (seven.cases, seven.bulk, seven.case_dof, seven.shift_log) == (0, 0, math.inf, None)
+    # no canary: the machine term is not estimated, and not a zero-dof term either
+    bare = estimate_run_noise(run([], canary_ms=None), run([], canary_ms=None), ests, False)
+    assert bare.machine_dof == math.inf and bare.checkpoints == 0
+
+
+def test_the_bulk_follows_a_shifted_centre() -> None:
+    # every case 20% slower (the machine), a quarter 10% more: the bulk is the rest
+    null = [0.18 + x for x in _normal_logs(36, 0.014)]
+    changed = [0.18 + 0.0953 + x / 10 for x in _normal_logs(12, 0.014)]
+    ests = _estimates(null + changed, 0.001)
+    assert [e.ratio for e in bulk(ests)] == [e.ratio for e in ests[:36]]
+
+
+def test_a_bulk_of_exactly_min_cases_is_kept() -> None:
+    ests = _estimates([*_normal_logs(MIN_CASES, 0.01), 0.4, 0.5, -0.45], 0.001)
+    assert [e.ratio for e in bulk(ests)] == [e.ratio for e in ests[:MIN_CASES]]
+
+
+def test_wander_of_two_checkpoints_per_run_and_of_two_in_all() -> None:
+    base = _with_points(run([]), [1.0, 1.2])
+    cur = _with_points(run([]), [2.0, 2.4])
+    sd, points, dof = wander(base, cur, normalised=True)
+    half = math.log(1.2) / 2
+    assert (points, dof) == (4, 2)
+    assert sd == pytest.approx(math.sqrt(4 * half**2 / 2))
+    one_each = wander(_with_points(run([]), [1.0]), _with_points(run([]), [1.2]), False)
+    assert one_each[1:] == (2, 1)
+    assert one_each[0] == pytest.approx(math.log(1.2) / math.sqrt(2))
+
+
+def test_checkpoint_samples_that_are_not_positive_numbers_are_left_out() -> None:
+    from attnbench.compare.noise import checkpoint_logs
+
+    r = run([])
+    r.run["canary"]["points"] = [
+        {"phase": "start", "samples_ms": [0.0, -1.0, "fast", 2.0, 2.0]},
+        "not a point",
+        {"phase": "middle", "samples_ms": [0.0]},
+        {"phase": "end", "samples_ms": "none"},
+    ]
+    assert checkpoint_logs(r) == [pytest.approx(math.log(2.0))]
