@@ -611,3 +611,45 @@ def test_a_directory_is_refused_by_name(tmp_path: Path) -> None:
         load_suite(tmp_path)
     assert str(info.value) == f"suite path is a directory, not a file: {tmp_path}"
     assert load_suite(str(DATA / "valid.yaml")).path == str(DATA / "valid.yaml")
+
+
+def test_an_empty_file_shows_a_minimal_suite() -> None:
+    assert str(error("")) == (
+        "s.yaml: the suite file is empty\n  hint: a minimal suite: {version: 1, name: mine, "
+        "axes: {seq_len: [1024], head_dim: [64]}, variants: [softmax.sdpa]}"
+    )
+    assert str(error("# only a comment\n")).startswith("s.yaml: the suite file is empty\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("up..", "contains '..'"), (".hidden", "starts with '.'"), ("a/b", "contains '/'")],
+)
+def test_a_bad_suite_name_message_word_for_word(name: str, why: str) -> None:
+    text = SMALL.replace("name: t", f"name: {name}")
+    assert str(error(text)) == f"s.yaml:2:7: name {name!r} {why}" + NAME_TAIL
+
+
+SIZE_HINT = (
+    "\n  hint: sweep fewer values, split the suite, or raise the limit with --max-total-cases N"
+)
+THREE = "version: 1\nname: t\naxes: {seq_len: [16, 32, 48], head_dim: 8}\n"
+
+
+@pytest.mark.parametrize(
+    ("variants", "limit", "message"),
+    [
+        ("[softmax.naive]", 2, "the suite expands to 3 cases, more than the limit of 2"),
+        # params are left out of the early count (no registry yet): a lower bound
+        ("[{name: softmax.streaming, params: {block_q: [16, 32]}}]", 2,
+         "the suite expands to at least 3 cases, more than the limit of 2"),
+        # the exact count after the registry, params included, is no lower bound
+        ("[{name: softmax.streaming, params: {block_q: [16, 32]}}]", 5,
+         "the suite expands to 6 cases, more than the limit of 5"),
+    ],
+)  # fmt: skip
+def test_the_case_limit_message_word_for_word(variants: str, limit: int, message: str) -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(THREE + f"variants: {variants}\n", "s.yaml", max_total_cases=limit)
+    assert str(info.value) == f"s.yaml: {message}" + SIZE_HINT
+    assert info.value.line is None
