@@ -567,7 +567,7 @@ def test_content_hash_errors_name_the_suite_or_the_override() -> None:
 @pytest.mark.parametrize(
     ("data", "line", "column", "byte"),
     [(b"\xe9version: 1\n", 1, 1, "e9"), (b"version: 1\nname: caf\xc3\n", 2, 10, "c3"),
-     (b"version: 1\n\n  \xff\n", 3, 3, "ff")],
+     (b"version: 1\n\n  \xff\n", 3, 3, "ff"), (b"\n\xff", 2, 1, "ff")],
 )  # fmt: skip
 def test_bytes_that_are_not_utf8_are_located(
     tmp_path: Path, data: bytes, line: int, column: int, byte: str
