@@ -653,3 +653,10 @@ def test_the_case_limit_message_word_for_word(variants: str, limit: int, message
         load_suite_text(THREE + f"variants: {variants}\n", "s.yaml", max_total_cases=limit)
     assert str(info.value) == f"s.yaml: {message}" + SIZE_HINT
     assert info.value.line is None
+
+
+def test_text_with_a_lone_surrogate_is_a_suite_error_not_a_crash() -> None:
+    # text from a decoder run with errors="surrogateescape" can hold lone surrogates
+    assert str(error("version: 1\nname: \ud800\n")).startswith(
+        "s.yaml: invalid YAML: unacceptable character #xd800: special characters are not allowed"
+    )
