@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,30 @@ def test_consolidation_at_exactly_the_interval(tmp_path: Path) -> None:
     assert writer.consolidations == 2  # close rewrites the file but is no consolidation
     assert writer.journal is None or not writer.journal.exists()
     assert ResultWriter(new_run(), None).journal is None
+
+
+def test_a_folded_journal_note_is_dropped_when_the_run_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    run = new_run()
+    run.run["journal"] = {"path": "old", "folded_cases": 2}  # as load_results noted it
+    writer = ResultWriter(run, out, clock=FakeClock())
+    assert writer.next_interval_s() == DEFAULT_INTERVAL_S  # nothing saved yet
+    writer.start()
+    assert "journal" not in run.run
+    assert load_results(out, journal=False).run == {}
+    writer.close()
+
+
+def test_close_releases_the_journal_and_may_be_repeated(tmp_path: Path) -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    writer = ResultWriter(new_run(), tmp_path / "r.json", clock=FakeClock())
+    writer.start()
+    writer.record(case(1))
+    assert open_fds() == before + 1  # the journal stays open between records
+    writer.close()
+    assert open_fds() == before
+    writer.close()  # a second close (an error path's finally) is harmless
+    assert [c.case_id for c in load_results(tmp_path / "r.json").cases] == ["v.x/n1"]

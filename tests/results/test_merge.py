@@ -243,3 +243,13 @@ def test_a_part_that_cannot_be_reread_is_named(
     with pytest.raises(ResultFileError) as err:
         load_part(path)
     assert str(err.value) == f"{path}: cannot read result file (I/O error)"
+
+
+def test_the_suite_case_count_and_schema_version_come_from_the_parts() -> None:
+    a, b = _part(["v/1"], "a.json"), _part(["v/2"], "b.json")
+    a.run.suite["case_count"] = 10  # a shard of a bigger suite: the count the part was told
+    a.run.schema_version = b.run.schema_version = "0.9.0"
+    merged = merge_runs([a, b])
+    assert merged.suite["case_count"] == 11
+    assert merged.schema_version == "0.9.0"
+    assert [rec["completed"] for rec in merged.run["parts"]] == [True, True]
