@@ -250,6 +250,8 @@ def test_every_bulk_problem_is_counted_once() -> None:
     ("data", "message"),
     [(b"\xff{}", "r.json:1:1: not UTF-8 text (byte 0xff); a result file is UTF-8 JSON"),
      (b"{}\n\xc3\n", "r.json:2:1: not UTF-8 text (byte 0xc3); a result file is UTF-8 JSON"),
+     (b"\n\xff", "r.json:2:1: not UTF-8 text (byte 0xff); a result file is UTF-8 JSON"),
+     (b'{\n\n  "\xff"}', "r.json:3:4: not UTF-8 text (byte 0xff); a result file is UTF-8 JSON"),
      (b'{"a":\n  "\xe9"}', "r.json:2:4: not UTF-8 text (byte 0xe9); a result file is UTF-8 JSON"),
      (b'{"a": 1', "r.json:1:8: not valid JSON (the file ends early (truncated?))"),
      (b'{"a": 1   \n', "r.json:2:1: not valid JSON (the file ends early (truncated?))"),
@@ -274,3 +276,12 @@ def test_an_integer_too_long_to_convert_is_refused() -> None:
 def test_non_finite_constants_read_as_null() -> None:
     assert parse_result_text(b'{"a": NaN, "b": -Infinity, "c": Infinity, "d": 1.5}', "r") == {
         "a": None, "b": None, "c": None, "d": 1.5}  # fmt: skip
+
+
+def test_a_problem_with_a_whole_case_is_ordered_by_its_case_too() -> None:
+    data = good()
+    data["cases"][0]["metrics"]["m"] = "x"
+    del data["cases"][1]["status"]  # the error sits at $.cases[1] itself
+    assert refused(data) == (
+        'r.json: $.cases[0].metrics.m: expected a number or null, got "x" (and 1 more problem)'
+    )
