@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,146 @@ def test_file_layout_is_one_case_per_line(tmp_path: Path) -> None:
     assert json.loads(text)["cases"][1]["samples"] == [2.0, 2.5]
     empty = save_results(new_run(), tmp_path / "e.json").read_text()
     assert json.loads(empty)["cases"] == [] and '"cases": []' in empty
+
+
+HEADER = {"attnbench_journal": 1, "created_utc": "2026-01-01T00:00:00Z", "content_hash": "h1"}
+
+
+def test_the_journal_header_names_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    writer = ResultWriter(new_run(), out, clock=FakeClock())
+    writer.start()
+    assert journal_path(out).read_text() == json.dumps(HEADER) + "\n"
+    writer.record(case(1))
+    assert journal_path(out).read_text() == (
+        json.dumps(HEADER) + "\n" + json.dumps(case(1).to_dict()) + "\n"
+    )
+    assert journal_path(out) == tmp_path / "r.json.journal"
+
+
+def test_read_journal_shapes(tmp_path: Path) -> None:
+    jp = tmp_path / "r.json.journal"
+    jp.write_text("")
+    assert read_journal(jp) == (None, [])
+    jp.write_text(json.dumps(HEADER))  # the header itself torn: nothing complete
+    assert read_journal(jp) == (None, [])
+    jp.write_text(json.dumps(HEADER) + "\n")
+    assert read_journal(jp) == (HEADER, [])
+    jp.write_text(json.dumps(HEADER) + "\n" + json.dumps(case(1).to_dict()) + "\n"
+                  + json.dumps(case(2).to_dict()) + "\n")  # fmt: skip
+    assert read_journal(jp) == (HEADER, [case(1), case(2)])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("not json\n", ":1: not an attnbench journal header"),
+     ("[1, 2]\n", ":1: not an attnbench journal header"),
+     ('{"created_utc": "x"}\n', ":1: not an attnbench journal header"),
+     # a complete line that is not a case: the reason in Python's words follows
+     (json.dumps(HEADER) + "\n[1]\n", ":2: not a journaled case ("),
+     (json.dumps(HEADER) + "\n" + json.dumps(case(1).to_dict()) + '\n{"case_id": "a"}\n',
+      ":3: not a journaled case (")],
+)  # fmt: skip
+def test_read_journal_refusals_word_for_word(tmp_path: Path, text: str, message: str) -> None:
+    jp = tmp_path / "r.json.journal"
+    jp.write_text(text)
+    with pytest.raises(ResultFileError) as info:
+        read_journal(jp)
+    if message.endswith("("):
+        assert str(info.value).startswith(f"{jp}{message}")
+    else:
+        assert str(info.value) == f"{jp}{message}"
+
+
+def test_an_unreadable_journal_is_named(tmp_path: Path) -> None:
+    jp = tmp_path / "r.json.journal"
+    jp.mkdir()
+    with pytest.raises(ResultFileError) as info:
+        read_journal(jp)
+    assert str(info.value) == f"cannot read journal {jp}: Is a directory"
+
+
+def test_folding_notes_what_it_did(tmp_path: Path) -> None:
+    out = save_results(new_run(), tmp_path / "r.json")
+    jp = journal_path(out)
+    run = new_run()
+    assert fold_journal(run, out) == 0 and run.run == {}  # no journal at all
+    jp.write_text(json.dumps(HEADER) + "\n")
+    assert fold_journal(run, out) == 0
+    assert run.run == {"journal": {"path": str(jp), "folded_cases": 0}}
+    jp.write_text(json.dumps(HEADER) + "\n" + json.dumps(case(1).to_dict()) + "\n")
+    run = new_run()
+    assert fold_journal(run, out) == 1
+    assert run.run == {"journal": {"path": str(jp), "folded_cases": 1}}
+    assert run.cases == [case(1)]
+
+
+def test_another_runs_journal_is_noted_after_earlier_warnings(tmp_path: Path) -> None:
+    out = save_results(new_run(), tmp_path / "r.json")
+    jp = journal_path(out)
+    jp.write_text(json.dumps({**HEADER, "content_hash": "other"}) + "\n"
+                  + json.dumps(case(1).to_dict()) + "\n")  # fmt: skip
+    run = new_run()
+    run.run["warnings"] = ["HOST_BUSY"]
+    assert fold_journal(run, out) == 0
+    assert run.run == {"warnings": [
+        "HOST_BUSY",
+        f"JOURNAL_IGNORED: {jp} belongs to another run (created 2026-01-01T00:00:00Z)",
+    ]}  # fmt: skip
+    for header in ({**HEADER, "attnbench_journal": 2}, {**HEADER, "created_utc": "later"}):
+        jp.write_text(json.dumps(header) + "\n" + json.dumps(case(1).to_dict()) + "\n")
+        assert fold_journal(new_run(), out) == 0
+
+
+def test_recover_needs_both_files_and_consolidates_a_header_only_journal(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "r.json"
+    journal_path(out).write_text(json.dumps(HEADER) + "\n")
+    assert recover(out) == 0 and journal_path(out).exists()  # no result file to fold into
+    save_results(new_run(), out)
+    assert recover(out) == 0  # ours, with no case in it: consolidated, then removed
+    assert not journal_path(out).exists()
+    assert load_results(out).run == {}
+
+
+def test_consolidation_at_exactly_the_interval(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    clock = FakeClock()
+    writer = ResultWriter(new_run(), out, interval_s=4.0, clock=clock)
+    writer.start()
+    clock.now += 4.0
+    writer.record(case(1))
+    assert writer.consolidations == 2
+    assert writer.next_interval_s() == 4.0  # saving took no (fake) time
+    writer.close()
+    assert writer.consolidations == 2  # close rewrites the file but is no consolidation
+    assert writer.journal is None or not writer.journal.exists()
+    assert ResultWriter(new_run(), None).journal is None
+
+
+def test_a_folded_journal_note_is_dropped_when_the_run_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    run = new_run()
+    run.run["journal"] = {"path": "old", "folded_cases": 2}  # as load_results noted it
+    writer = ResultWriter(run, out, clock=FakeClock())
+    assert writer.next_interval_s() == DEFAULT_INTERVAL_S  # nothing saved yet
+    writer.start()
+    assert "journal" not in run.run
+    assert load_results(out, journal=False).run == {}
+    writer.close()
+
+
+def test_close_releases_the_journal_and_may_be_repeated(tmp_path: Path) -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    writer = ResultWriter(new_run(), tmp_path / "r.json", clock=FakeClock())
+    writer.start()
+    writer.record(case(1))
+    assert open_fds() == before + 1  # the journal stays open between records
+    writer.close()
+    assert open_fds() == before
+    writer.close()  # a second close (an error path's finally) is harmless
+    assert [c.case_id for c in load_results(tmp_path / "r.json").cases] == ["v.x/n1"]

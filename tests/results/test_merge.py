@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +200,56 @@ def test_load_part_remembers_the_written_version(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(ResultFileError):
         load_part(path)
+
+
+def test_the_merged_run_exactly() -> None:
+    a = _part(["v/1"], "a.json", host="a", shard="1/2", created="2026-01-03T00:00:00Z",
+              extra={"lost_cases": ["v/9"]})  # fmt: skip
+    a.run.metric_catalog = {"time/median_ms": {"unit": "ms"}}
+    b = _part(["v/2"], "b.json", host="b", shard="2/2", extra={"warnings": ["HOST_BUSY"]})
+    del b.run.run["argv"]
+    merged = merge_runs([a, b])
+    when = merged.run.pop("merged_utc")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", when), when
+    assert merged.run == {
+        "argv": ["run-a"],
+        "completed": True,
+        "shard": None,
+        "parts": part_record(a) + part_record(b),
+        "lost_cases": ["v/9"],
+        "warnings": ["HOST_BUSY"],
+    }
+    assert merged.metric_catalog == {"time/median_ms": {"unit": "ms"}}
+    assert (merged.created_utc, merged.schema_version) == ("2026-01-02T00:00:00Z", SCHEMA_VERSION)
+    # the first part gives argv; without one the merge has none
+    merged = merge_runs([b, a])
+    assert merged.run["argv"] == []
+    assert merged.suite == {"name": "s", "content_hash": "h1", "case_count": 2}
+
+
+def test_a_part_that_cannot_be_reread_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = save_results(_run(["v/1"]), tmp_path / "p.json")
+    real = Path.read_text
+
+    def flaky(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == path:
+            raise OSError("I/O error")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", lambda self: real(self).encode())
+    monkeypatch.setattr(Path, "read_text", flaky)
+    with pytest.raises(ResultFileError) as err:
+        load_part(path)
+    assert str(err.value) == f"{path}: cannot read result file (I/O error)"
+
+
+def test_the_suite_case_count_and_schema_version_come_from_the_parts() -> None:
+    a, b = _part(["v/1"], "a.json"), _part(["v/2"], "b.json")
+    a.run.suite["case_count"] = 10  # a shard of a bigger suite: the count the part was told
+    a.run.schema_version = b.run.schema_version = "0.9.0"
+    merged = merge_runs([a, b])
+    assert merged.suite["case_count"] == 11
+    assert merged.schema_version == "0.9.0"
+    assert [rec["completed"] for rec in merged.run["parts"]] == [True, True]

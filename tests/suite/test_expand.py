@@ -465,3 +465,84 @@ def test_constant_token_suite() -> None:
     assert {c.tokens for c in cases} == set(suite.tokens) and len(suite.tokens) == 1
     assert len({(c.batch, c.seq_len) for c in cases}) >= 5
     assert len(cases) == count_cases(suite)
+
+
+# ------------------------------------------------------------------ shape messages, exactly
+CAUSAL_KV = (
+    "a causal or windowed case needs seq_len <= seq_len_kv, got 64 > 32: aligned bottom-right, "
+    "the first queries would see no key\n  hint: give this sweep 'causal: [false]' and no "
+    "window, or keys at least as long"
+)
+
+
+@pytest.mark.parametrize(
+    ("axes", "variants", "expected"),
+    [
+        ("  heads: [8, 6]\n  heads_kv: 4\n  seq_len: 8", None,
+         "s.yaml:6:3: heads_kv 4 does not divide heads 6: each key/value head serves an equal "
+         "group of query heads\n  hint: use a divisor of heads (heads for plain attention, 1 "
+         "for MQA)"),
+        ("  seq_len: 64\n  seq_len_kv: 32\n  causal: true", None, "s.yaml:6:3: " + CAUSAL_KV),
+        # the variant sets the axis itself: the error points at its entry
+        ("  seq_len: 64",
+         "variants:\n  - {name: softmax.naive, axes: {seq_len_kv: [32], causal: [true]}}",
+         "s.yaml:7:5: " + CAUSAL_KV),
+        ("  tokens: 4096\n  seq_len: [512]",
+         "variants:\n  - {name: softmax.naive, axes: {seq_len: [3000]}}",
+         "s.yaml:8:5: seq_len 3000 does not divide tokens 4096 (batch = tokens / seq_len)\n"
+         "  hint: use sequence lengths that divide the token count"),
+        ("  seq_len: 64\n  heads_kv: [8, 2]", "variants: [softmax, sinkhorn]",
+         "s.yaml:7:21: sinkhorn.naive cannot run 1 of its 2 cases, e.g. "
+         "sinkhorn.naive/b1-h8-hkv2-n64-d16-full-fp32-fwd: sinkhorn.naive does not share "
+         "key/value heads (heads_kv 2 != heads 8): Sinkhorn attention is square only here: the "
+         "doubly stochastic plan balances N queries against the same N keys with uniform "
+         "marginals 1/N (no GQA, cross-attention or window)\n  hint: set 'axes: {heads_kv: "
+         "[null]}' on this variant's entry (a per-variant override) (attnbench list shows its "
+         "shapes)"),
+    ],
+)  # fmt: skip
+def test_shape_messages_word_for_word(axes: str, variants: str | None, expected: str) -> None:
+    text = shape_suite(axes, variants) if variants else shape_suite(axes)
+    assert str(located(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("axes", "variants", "where", "expected"),
+    [
+        ("  tokens: 4096\n  seq_len: [512]",
+         "variants:\n  - {name: softmax.naive, axes: {batch: 2}}", (8, 5),
+         "softmax.naive sets axes.batch, but this suite derives batch from axes.tokens\n"
+         "  hint: remove batch from this entry's axes (it would be ignored)"),
+        ("  zip: [batch, seq_len]\n  batch: [4, 2]\n  seq_len: [64, 128]",
+         "variants:\n  - {name: softmax.naive, axes: {seq_len: [64]}}",
+         (9, 5), "zipped axes must have equal lengths for softmax.naive: batch has 2, seq_len "
+         "has 1\n  hint: a per-variant override of a zipped axis must list as many values"),
+    ],
+)  # fmt: skip
+def test_override_conflicts_word_for_word(
+    axes: str, variants: str, where: tuple[int, int], expected: str
+) -> None:
+    err = located(shape_suite(axes, variants))
+    assert (err.line, err.column) == where
+    assert err.message + "\n  hint: " + str(err.hint) == expected
+
+
+def test_filter_without_a_close_name_lists_the_variants() -> None:
+    with pytest.raises(InputError) as info:
+        filter_variants(load_suite_text(BASE), ["zzz"])
+    assert str(info.value) == (
+        "--variant 'zzz' is not in suite 't' (the suite's variants: softmax.sdpa, "
+        "softmax.streaming)"
+    )
+
+
+def test_a_repeat_in_a_suite_built_in_code_names_an_earlier_entry() -> None:
+    refs = (VariantRef("softmax.naive"), VariantRef("softmax.naive"))  # two entries, no lines
+    suite = Suite(name="x", variants=refs, axes={"seq_len": (8,), "head_dim": (4,)})
+    with pytest.raises(SuiteError) as info:
+        expand(suite)
+    assert str(info.value) == (
+        "<suite>: this variant entry repeats case softmax.naive/b1-h8-n8-d4-full-fp32-fwd of an "
+        "earlier entry\n  hint: list each variant once; sweep a parameter with a list instead, "
+        "e.g. 'params: {block_q: [128, 256]}'"
+    )

@@ -52,3 +52,38 @@ def test_no_match_is_an_error_with_examples() -> None:
 def test_malformed_patterns_are_errors(bad: str) -> None:
     with pytest.raises(InputError, match="-k"):
         compile_patterns([bad])
+
+
+HINT = (
+    "; write terms joined by and/or/not, e.g. -k 'sinkhorn and not causal' or "
+    "-k 'softmax.*/*-n128-*'"
+)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [("", "the pattern is empty"), ("causal and", "a term is missing at the end"),
+     ("not", "a term is missing at the end"), ("and causal", "expected a term, got 'and'"),
+     ("()", "expected a term, got ')'"), ("a or or b", "expected a term, got 'or'"),
+     ("(causal", "a ')' is missing"), ("causal)", "unexpected ')'"),
+     ("causal AND fp32", "unexpected 'AND'"), ("x y", "unexpected 'y'")],
+)  # fmt: skip
+def test_malformed_pattern_messages_word_for_word(bad: str, problem: str) -> None:
+    with pytest.raises(InputError) as err:
+        compile_patterns([bad])
+    assert str(err.value) == f"-k {bad!r}: {problem}" + HINT
+
+
+def test_no_match_names_the_patterns_the_count_and_three_ids() -> None:
+    with pytest.raises(InputError) as err:
+        chosen("flash", "iters9")
+    assert str(err.value) == (
+        f"-k 'flash' -k 'iters9' matches none of the 4 cases; case ids look like {IDS[0]}, "
+        f"{IDS[1]}, {IDS[2]} (`attnbench validate SUITE` counts them)"
+    )
+
+
+def test_globs_ignore_case_and_parentheses_need_no_spaces() -> None:
+    assert chosen("SOFTMAX.*/*-N47-*") == [IDS[2]]
+    assert chosen("(causal)or(iters5)") == [IDS[1], IDS[3]]
+    assert chosen("not causal and fp32 and n32") == [IDS[0]]

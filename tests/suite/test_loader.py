@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from attnbench.suite import (
     Suite,
     TimingSettings,
     VariantRef,
+    content_hash,
     load_suite,
     load_suite_text,
 )
@@ -400,3 +402,261 @@ def test_hash_ignores_comments_and_layout_but_not_values() -> None:
     assert load_suite_text(base).content_hash != load_suite_text(base + "seed: 1\n").content_hash
     assert (load_suite_text(base, overrides=["seed=1"]).content_hash
             == load_suite_text(base + "seed: 1\n").content_hash)
+
+
+# --------------------------------------------------------------------- exact loader messages
+SMALL = "version: 1\nname: t\naxes: {seq_len: [16], head_dim: 8}\nvariants: [softmax.naive]\n"
+DEVICE_HINT = "\n  hint: cuda:N picks GPU number N (e.g. cuda:0); auto uses a GPU when there is one"
+NAME_TAIL = (
+    "; it becomes the result file name results/<name>-<time>.json\n  hint: use letters, "
+    "digits, '_', '-' and '.' (not '..'), e.g. 'name: long_context'"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (SMALL + "device: 3\n",
+         "s.yaml:5:9: device must be one of auto | cpu | cuda | cuda:N, got 3 (an integer)"
+         + DEVICE_HINT),
+        (SMALL + "device: cudaa\n",
+         "s.yaml:5:9: device must be one of auto | cpu | cuda | cuda:N, got 'cudaa' (a string); "
+         "did you mean 'cuda'?" + DEVICE_HINT),
+        (SMALL + "check: true\n",
+         "s.yaml:5:8: check must be one of reduced | full | off, got true (a boolean)"),
+        (SMALL + "baseline: [softmax.naive]\n",
+         "s.yaml:5:11: baseline must be a string, got a list"),
+        (SMALL + "baseline: softmax.sdpx\n",
+         "s.yaml:5:11: baseline: unknown variant 'softmax.sdpx'. Did you mean 'softmax.sdpa'? "),
+        (SMALL.replace("version: 1", "version: true"),
+         "s.yaml:1:10: unsupported suite version true; supported versions: 1\n"
+         "  hint: write 'version: 1' (an unquoted integer)"),
+        (SMALL.replace("version: 1", "version: 0"),
+         "s.yaml:1:10: unsupported suite version 0; supported versions: 1\n"
+         "  hint: write 'version: 1' (an unquoted integer)"),
+        (SMALL.replace("version: 1", "version: 2"),
+         "s.yaml:1:10: unsupported suite version 2; supported versions: 1\n"
+         "  hint: this file needs a newer attnbench: pip install -U attnbench"),
+        (SMALL.replace("name: t", "name: 'a\\b'"), "s.yaml:2:7: name 'a\\\\b' contains '\\\\'"
+         + NAME_TAIL),
+        (SMALL.replace("name: t", 'name: "a\\0b"'), "s.yaml:2:7: name 'a\\x00b' contains '\\x00'"
+         + NAME_TAIL),
+        (SMALL.replace("name: t", "name: ' '"), "s.yaml:2:7: name ' ' is empty" + NAME_TAIL),
+        (SMALL.replace("name: t", "name: ''"), "s.yaml:2:7: name '' is empty" + NAME_TAIL),
+        (SMALL.replace("name: t", "name: a/..b"), "s.yaml:2:7: name 'a/..b' contains '/'"
+         + NAME_TAIL),
+        (SMALL + "description: [a]\n", "s.yaml:5:14: description must be a string, got a list"),
+        (SMALL + "seed: -1\n", "s.yaml:5:7: seed must be an integer >= 0, got -1 (an integer)"),
+        (SMALL + "cpu: {threads: 0}\n",
+         "s.yaml:5:16: cpu.threads must be a positive integer, got 0 (an integer)"),
+        (SMALL + "cpu: {thread: 3}\n",
+         "s.yaml:5:7: unknown key 'thread' in cpu; did you mean 'threads'?\n"
+         "  hint: allowed keys in cpu: threads"),
+        (SMALL + "timing: 3\n",
+         "s.yaml:5:9: timing must be a mapping of 'key: value' lines, got 3 (an integer)"),
+        (SMALL + "power: 3\n",
+         "s.yaml:5:8: power must be a mapping of 'key: value' lines, got 3 (an integer)"),
+        (SMALL + "cpu: 3\n",
+         "s.yaml:5:6: cpu must be a mapping of 'key: value' lines, got 3 (an integer)"),
+        (SMALL + "power: {min_window_s: 0}\n",
+         "s.yaml:5:23: power.min_window_s must be a number > 0, got 0 (an integer)"),
+        (SMALL + "power: {sample_period_ms: 0}\n",
+         "s.yaml:5:27: power.sample_period_ms must be a number > 0, got 0 (an integer)"),
+        (SMALL + "power: {cooldown_s: -1}\n",
+         "s.yaml:5:21: power.cooldown_s must be a number >= 0, got -1 (an integer)"),
+        (SMALL + "power: {idle_baseline_s: -1}\n",
+         "s.yaml:5:26: power.idle_baseline_s must be a number >= 0, got -1 (an integer)"),
+        (SMALL + "power: {enabled: 1}\n",
+         "s.yaml:5:18: power.enabled must be one of auto | on | off, got 1 (an integer)"),
+        (SMALL + "timing: {warmup_ms: -1}\n",
+         "s.yaml:5:21: timing.warmup_ms must be a number >= 0, got -1 (an integer)"),
+        (SMALL + "timing: {min_time_ms: -1}\n",
+         "s.yaml:5:23: timing.min_time_ms must be a number >= 0, got -1 (an integer)"),
+        (SMALL + "timing: {target_rel_iqr: -0.5}\n",
+         "s.yaml:5:26: timing.target_rel_iqr must be a number >= 0, got -0.5 (a number)"),
+        (SMALL + "timing: {max_samples: 0}\n",
+         "s.yaml:5:23: timing.max_samples must be a positive integer, got 0 (an integer)"),
+        (SMALL + "timing: {warmup_max_ms: -1}\n",
+         "s.yaml:5:25: timing.warmup_max_ms must be a number >= 0, got -1 (an integer)"),
+        # a rule between two keys points at whichever of them the file sets
+        (SMALL + "timing: {min_samples: 200000}\n",
+         "s.yaml:5:23: timing.max_samples (100000) is below timing.min_samples (200000)\n"
+         "  hint: raise max_samples or lower min_samples"),
+        (SMALL + "timing: {max_samples: 2}\n",
+         "s.yaml:5:23: timing.max_samples (2) is below timing.min_samples (10)\n"
+         "  hint: raise max_samples or lower min_samples"),
+        (SMALL + "timing: {min_time_ms: 20000}\n",
+         "s.yaml:5:23: timing.min_time_ms (20000 ms) must be below timing.max_time_s (10 s = "
+         "10000 ms): at or above it every case stops on max_time before any other rule can fire"
+         "\n  hint: min_time_ms is in milliseconds, max_time_s in seconds; raise max_time_s or "
+         "lower min_time_ms"),
+        (SMALL + "timing: {warmup_max_ms: 1}\n",
+         "s.yaml:5:25: timing.warmup_max_ms (1 ms) is below timing.warmup_ms (25 ms)\n"
+         "  hint: warmup_ms is the warm-up budget, warmup_max_ms its cap; raise warmup_max_ms"),
+    ],
+)  # fmt: skip
+def test_loader_message_word_for_word(text: str, message: str) -> None:
+    assert str(error(text)).startswith(message)
+    if not message.endswith("? "):
+        assert str(error(text)) == message
+
+
+def test_unknown_baseline_keeps_its_hint() -> None:
+    assert str(error(SMALL + "baseline: softmax.sdpx\n")).endswith(
+        "\n  hint: name one of the suite's variants, e.g. softmax.sdpa"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("check: false", "off"), ("check: off", "off"), ("check: full", "full"),
+     ("check: reduced", "reduced")],
+)  # fmt: skip
+def test_check_false_reads_as_off(line: str, expected: str) -> None:
+    assert load_suite_text(SMALL + line + "\n").check == expected
+
+
+def test_cpu_threads_and_seed_zero_are_read() -> None:
+    suite = load_suite_text(SMALL + "cpu: {threads: 3}\nseed: 0\n")
+    assert (suite.cpu.threads, suite.seed) == (3, 0)
+    assert load_suite_text(SMALL).cpu.threads is None
+
+
+def test_errors_of_text_without_a_path_name_the_string() -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(SMALL.replace("version: 1", "version: 2"))
+    assert str(info.value).startswith("<string>:1:10: unsupported suite version 2")
+    assert load_suite_text(SMALL).path == "<string>"
+
+
+# ---------------------------------------------------------------------------- content_hash
+def test_content_hash_of_the_bytes_is_the_loaded_suites_hash() -> None:
+    data = SMALL.encode()
+    assert content_hash(data) == load_suite_text(SMALL).content_hash
+    with_seed = load_suite_text(SMALL, overrides=["seed=3"])
+    assert content_hash(data, ["seed=3"]) == with_seed.content_hash
+    assert content_hash(data, ["seed=3"]) != content_hash(data)
+    restyled = (
+        b"# comment\nname: t\nversion: 1\nvariants:\n  - softmax.naive\n"
+        b"axes:\n  head_dim: 8\n  seq_len: [16]\n"
+    )
+    assert content_hash(restyled) == content_hash(data)
+
+
+def test_content_hash_of_an_empty_file_is_the_hash_of_null() -> None:
+    null = hashlib.sha256(b"null").hexdigest()
+    assert content_hash(b"") == null
+    assert content_hash(b"", ["seed=1"]) == null  # nothing to apply an override to
+
+
+def test_content_hash_errors_name_the_suite_or_the_override() -> None:
+    with pytest.raises(SuiteError) as info:
+        content_hash(b"a: [")
+    assert str(info.value).startswith("<suite>:1:5: invalid YAML: expected the node content")
+    with pytest.raises(SuiteError) as info:
+        content_hash(SMALL.encode(), ["name.x=1"])
+    assert str(info.value) == (
+        "--set name.x=1: cannot set 'x': name is 't' (a string), not a mapping"
+    )
+    with pytest.raises(SuiteError) as info:
+        content_hash(SMALL.encode(), ["nokey"])
+    assert str(info.value).startswith("--set nokey: expected KEY=VALUE")
+
+
+# ------------------------------------------------------------------------------ file reads
+@pytest.mark.parametrize(
+    ("data", "line", "column", "byte"),
+    [(b"\xe9version: 1\n", 1, 1, "e9"), (b"version: 1\nname: caf\xc3\n", 2, 10, "c3"),
+     (b"version: 1\n\n  \xff\n", 3, 3, "ff"), (b"\n\xff", 2, 1, "ff")],
+)  # fmt: skip
+def test_bytes_that_are_not_utf8_are_located(
+    tmp_path: Path, data: bytes, line: int, column: int, byte: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(data)
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert str(info.value) == (
+        f"{path}:{line}:{column}: not UTF-8 text (byte 0x{byte})\n  hint: save the suite as UTF-8"
+    )
+
+
+def test_an_unreadable_file_is_an_input_error_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(SMALL)
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(InputError) as info:
+        load_suite(path)
+    assert str(info.value) == f"cannot read suite file {path}: Permission denied"
+    assert not isinstance(info.value, SuiteError)
+
+    def bare(self: Path) -> bytes:
+        raise OSError("device gone")
+
+    monkeypatch.setattr(Path, "read_bytes", bare)
+    with pytest.raises(InputError) as info:
+        load_suite(path)
+    assert str(info.value) == f"cannot read suite file {path}: device gone"
+
+
+def test_a_directory_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_suite(tmp_path)
+    assert str(info.value) == f"suite path is a directory, not a file: {tmp_path}"
+    assert load_suite(str(DATA / "valid.yaml")).path == str(DATA / "valid.yaml")
+
+
+def test_an_empty_file_shows_a_minimal_suite() -> None:
+    assert str(error("")) == (
+        "s.yaml: the suite file is empty\n  hint: a minimal suite: {version: 1, name: mine, "
+        "axes: {seq_len: [1024], head_dim: [64]}, variants: [softmax.sdpa]}"
+    )
+    assert str(error("# only a comment\n")).startswith("s.yaml: the suite file is empty\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("up..", "contains '..'"), (".hidden", "starts with '.'"), ("a/b", "contains '/'")],
+)
+def test_a_bad_suite_name_message_word_for_word(name: str, why: str) -> None:
+    text = SMALL.replace("name: t", f"name: {name}")
+    assert str(error(text)) == f"s.yaml:2:7: name {name!r} {why}" + NAME_TAIL
+
+
+SIZE_HINT = (
+    "\n  hint: sweep fewer values, split the suite, or raise the limit with --max-total-cases N"
+)
+THREE = "version: 1\nname: t\naxes: {seq_len: [16, 32, 48], head_dim: 8}\n"
+
+
+@pytest.mark.parametrize(
+    ("variants", "limit", "message"),
+    [
+        ("[softmax.naive]", 2, "the suite expands to 3 cases, more than the limit of 2"),
+        # params are left out of the early count (no registry yet): a lower bound
+        ("[{name: softmax.streaming, params: {block_q: [16, 32]}}]", 2,
+         "the suite expands to at least 3 cases, more than the limit of 2"),
+        # the exact count after the registry, params included, is no lower bound
+        ("[{name: softmax.streaming, params: {block_q: [16, 32]}}]", 5,
+         "the suite expands to 6 cases, more than the limit of 5"),
+    ],
+)  # fmt: skip
+def test_the_case_limit_message_word_for_word(variants: str, limit: int, message: str) -> None:
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(THREE + f"variants: {variants}\n", "s.yaml", max_total_cases=limit)
+    assert str(info.value) == f"s.yaml: {message}" + SIZE_HINT
+    assert info.value.line is None
+
+
+def test_text_with_a_lone_surrogate_is_a_suite_error_not_a_crash() -> None:
+    # text from a decoder run with errors="surrogateescape" can hold lone surrogates
+    assert str(error("version: 1\nname: \ud800\n")).startswith(
+        "s.yaml: invalid YAML: unacceptable character #xd800: special characters are not allowed"
+    )
