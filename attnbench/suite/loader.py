@@ -181,7 +181,8 @@ def _load(
         apply_override(root, keys, value, path)
     # Count before the variant registry is imported (it imports torch, seconds on a cold
     # start), so an oversized suite is refused at once; the exact count follows.
-    _check_size(_suite(reader, root, resolve=False), path, max_total_cases, _sets_params(root))
+    early = dataclasses.replace(_suite(reader, root, resolve=False), path=path)
+    _check_size(early, path, max_total_cases, _sets_params(root))
     suite = _suite(reader, root)
     _check_baseline(reader, root, suite)
     doc = document(root)

@@ -525,6 +525,10 @@ def test_override_conflicts_word_for_word(
     err = located(shape_suite(axes, variants))
     assert (err.line, err.column) == where
     assert err.message + "\n  hint: " + str(err.hint) == expected
+    # raised while counting cases, before the suite is complete, yet naming its file
+    with pytest.raises(SuiteError) as info:
+        load_suite_text(shape_suite(axes, variants), "s.yaml")
+    assert str(info.value).startswith(f"s.yaml:{where[0]}:{where[1]}: ")
 
 
 def test_filter_without_a_close_name_lists_the_variants() -> None:
