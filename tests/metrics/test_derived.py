@@ -85,9 +85,9 @@ def test_rates_at_a_known_median() -> None:
     models = {"flops/count": 3e9, "bytes/moved": 5e6}
     # 0.5 ms per call: 3e9 FLOP / 5e-4 s = 6 TFLOP/s, 5e6 B / 5e-4 s = 10 GB/s, 4e6 tokens/s
     assert rate_metrics(models, case, median_ms=0.5) == {
-        "throughput/tflops": pytest.approx(6.0),
-        "throughput/gbps": pytest.approx(10.0),
-        "throughput/tokens_per_s": pytest.approx(4e6),
+        "throughput/tflops": pytest.approx(6.0, rel=1e-14),
+        "throughput/gbps": pytest.approx(10.0, rel=1e-14),
+        "throughput/tokens_per_s": pytest.approx(4e6, rel=1e-14),
     }
 
 
@@ -125,3 +125,16 @@ def test_no_bound_without_bytes_or_a_usable_peak() -> None:
     )
     unknown_dtype = roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp64", PEAK, 3.0)
     assert unknown_dtype.bound == "unknown" and unknown_dtype.metrics == {"flops/intensity": 2.0}
+
+
+def test_a_slow_memory_peak_still_has_a_ridge() -> None:
+    # 1 GB/s and 1 TFLOP/s: a ridge of 1000 FLOP/byte; 0.5 GB/s gives 2000
+    for gbps, ridge in ((1.0, 1000.0), (0.5, 2000.0)):
+        slow = GpuPeak("t", "T", {"fp16": 1.0}, gbps, "test")
+        roof = roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp16", slow, 0.25)
+        assert roof.bound == "memory"
+        assert roof.metrics == {
+            "flops/intensity": 2.0,
+            "device/ridge_flop_per_byte": pytest.approx(ridge),
+            "throughput/pct_peak_bandwidth": pytest.approx(25.0 / gbps),
+        }
