@@ -50,7 +50,7 @@ def test_a_one_value_metric_missing_on_either_side() -> None:
 @pytest.mark.parametrize(
     ("b", "c", "ratio"),
     [(3.0, 3.0, 1.0), (0.5, 0.6, 1.2), (0.0, 2.0, math.inf), (0.0, 0.5, math.inf),
-     (2.0, 0.0, 0.0), (0.5, 0.0, 0.0), (-1.0, 0.0, 1.0), (0.5, 0.25, 0.5)],
+     (2.0, 0.0, 0.0), (0.5, 0.0, 0.0), (-1.0, 0.0, 1.0), (0.0, -2.0, 1.0), (0.5, 0.25, 0.5)],
 )  # fmt: skip
 def test_a_one_value_metric_is_judged_on_its_value(b: float, c: float, ratio: float) -> None:
     ev = _pair(b, c)

@@ -281,6 +281,23 @@ def test_policy_defaults_pick_flag_then_file_then_builtin() -> None:
          ":3:15: rules[0].variant must not be empty"),
         ("version: 1\nrules:\n  - {variant: x, metric: time/samples}\n",
          ":3:26: rules[0].metric: metric 'time/samples' has no better direction"),
+        ("max_regression: 5%\n",
+         ":1:1: the policy is missing the required key 'version'\n  hint: add 'version: 1'"),
+        # a threshold is quoted back as written, not as YAML read it
+        ("version: 1\nmax_regression: 1.50\n",
+         ":2:17: max_regression: '1.50' is ambiguous: write a percentage (1.5% or 150%)"),
+        ("version: 1\nrules:\n  - {match: [a], ignore: true}\n",
+         ":3:13: rules[0].match must be a string, got a list"),
+        ("version: 1\nrules:\n  - {variant: x, flor_ms: 1}\n",
+         ":3:18: unknown key 'flor_ms' in rules[0]; did you mean 'floor_ms'?\n"
+         "  hint: allowed keys in rules[0]: match, variant, max_regression, metric, floor_ms, "
+         "ignore, reason"),
+        ("version: 1\nrules:\n  - {variant: x, floor_ms: fast}\n",
+         ":3:28: rules[0].floor_ms must be a number >= 0, got 'fast' (a string)"),
+        ("version: 1\nrules:\n  - {variant: x, ignore: maybe}\n",
+         ":3:26: rules[0].ignore must be true or false, got 'maybe' (a string)"),
+        ("version: 1\nrules:\n  - {variant: x, ignore: true, reason: [a]}\n",
+         ":3:40: rules[0].reason must be a string, got a list"),
     ],
 )  # fmt: skip
 def test_policy_messages_word_for_word(tmp_path: Path, text: str, message: str) -> None:
@@ -316,3 +333,11 @@ def test_a_full_rule_is_read_field_by_field(tmp_path: Path) -> None:
     assert (top.metric, top.max_regression, top.floor_ms, top.rules) == (
         "memory/peak_bytes", None, None, ()
     )  # fmt: skip
+
+
+def test_a_quoted_threshold_is_read_as_its_text(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, 'version: 1\nmax_regression: "7%"\nrules:\n'
+                                         "  - {variant: x, max_regression: '0.25'}\n"))
+    assert policy.max_regression == pytest.approx(0.07)
+    assert policy.rules[0].max_regression == 0.25
+    assert policy.path == str(tmp_path / "gate.yaml")
