@@ -119,8 +119,10 @@ def test_the_driver_search_skips_empty_values_and_prefers_driver_version() -> No
     gpu = _gpu("NVIDIA H100")
     gpu.environment["nvml"] = {"driver": "1.0", "driver_version": "2.0"}
     assert machine(gpu).driver == "2.0"  # driver_version is looked up first
-    gpu.environment["nvml"] = {"driver_version": "", "driver": 550}  # empty, not a string
     gpu.settings["power"] = {"driver": "560.1"}
+    gpu.environment["nvml"] = {"driver_version": ""}  # empty: not a driver
+    assert machine(gpu).driver == "560.1"
+    gpu.environment["nvml"] = {"driver_version": 550}  # not a string: not a driver
     assert machine(gpu).driver == "560.1"
 
 

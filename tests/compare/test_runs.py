@@ -285,3 +285,25 @@ def test_to_dict_of_a_case_missing_from_the_first_run() -> None:
     assert [(m["variant"], m["run"], m["count"]) for m in doc["geomean"]] == [
         ("a", "head", 2), ("b", "head", 1)
     ]  # fmt: skip
+
+
+def test_a_zero_sample_in_a_later_run_uses_the_stored_median_too() -> None:
+    first, second = _runs()
+    second.cases[0].samples[5] = 0.0
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is not None and got.ratio.log_replicates.size == 0
+    assert got.ratio.ratio == (
+        second.cases[0].metrics["time/median_ms"] / first.cases[0].metrics["time/median_ms"]
+    )
+
+
+def test_no_ratio_against_a_failed_first_case_that_kept_its_numbers() -> None:
+    first, second = _runs()
+    first.cases[0].status = "failed"  # samples and metrics left in it
+    assert first.cases[0].samples and first.cases[0].metrics
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is None
+    first, second = _runs()
+    second.cases[0].status = "failed"
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is None

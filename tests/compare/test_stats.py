@@ -106,6 +106,8 @@ def test_min_samples_for_level_boundaries() -> None:
     assert min_samples_for_level(0.1) == 3  # 2/20 = 0.1 reaches it
     assert min_samples_for_level(0.0999) == 4
     assert min_samples_for_level(0.05) == 4  # benchstat's "need >= 4 samples"
+    assert min_samples_for_level(1.0) == 1  # 2 / C(2, 1) = 1: any one pair reaches it
+    assert min_samples_for_level(0.34) == 2  # 2 / C(4, 2) = 1/3
 
 
 def test_mde_grows_with_noise_and_shrinks_with_samples() -> None:

@@ -455,3 +455,18 @@ def test_warnings_come_in_order() -> None:
     s.warm_up()
     s.take_sample()
     assert s.result().warnings == ["WARMUP_UNSTABLE", "FEW_SAMPLES"]
+
+
+def test_a_capped_warmup_exactly_at_the_tolerance_is_stable() -> None:
+    # calls of 20, 20, 19, 19 units of 2^-10 s (exact in binary); the cap falls inside the
+    # fourth call, so warm-up ends after 4 calls and is judged on windows of 2: 19/20 = 0.95
+    # is exactly 5% faster, which is still stable; 18.9/20 is not
+    unit = 2.0**-10
+    for last, stable in ((19, True), (18.9, False)):
+        cap_ms = (40 + 1.5 * last) * unit * 1e3
+        timer = ScriptedTimer([u * unit for u in (20, 20, last, last)] + [unit] * 10,
+                              overhead_s=0.0)  # fmt: skip
+        warm = Sampler(kernel, timer, settings(warmup_ms=0.0,
+                                               warmup_max_ms=cap_ms)).warm_up()  # fmt: skip
+        assert warm.calls == 4 and warm.trend == pytest.approx(last / 20)
+        assert warm.stable is stable
