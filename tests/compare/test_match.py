@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from attnbench.compare.match import (
     Machine,
     case_ids,
@@ -181,3 +183,8 @@ def test_labels_fall_back_when_only_some_runs_have_the_label() -> None:
     three = [_gpu("NVIDIA H100", None), _gpu("NVIDIA H200", None), _gpu("NVIDIA H100", None)]
     paths = [Path("a.json"), Path("b.json"), Path("c.json")]
     assert run_labels(three, paths) == ["a.json", "b.json", "c.json"]
+
+
+def test_labels_need_a_path_per_run() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        run_labels([_gpu("NVIDIA H100")], PATHS)
