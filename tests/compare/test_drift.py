@@ -183,7 +183,7 @@ def test_a_canary_exactly_at_the_noise_limit_is_used() -> None:
     assert d.note == "canary ratio 1.000 [0.818, 1.222]: no machine drift beyond its noise"
     over = _with_canary([9.0, 10.0, 11.01])
     d = compare_canaries(at, over)
-    assert not d.moved and d.estimate is not None
+    assert d.moved is False and d.estimate is not None
     assert d.note == (
         "canary ratio 1.000, but the current run's canary is too noisy (relative IQR 10%) to "
         "separate machine drift: cases judged on raw ratios"
@@ -223,3 +223,9 @@ def test_drift_json() -> None:
         "available": False, "ratio": None, "ci_low": None, "ci_high": None, "moved": False,
         "normalised": False, "margin": 0.01, "note": "none",
     }  # fmt: skip
+
+
+def test_a_noisy_canary_states_its_noise_in_whole_percent() -> None:
+    # [1, 2, 10]: quartiles 1.5 and 6 around a median of 2, a relative IQR of 225%
+    d = compare_canaries(_with_canary([1.0, 2.0, 10.0]), _with_canary([1.0, 1.0]))
+    assert "the baseline run's canary is too noisy (relative IQR 225%)" in d.note

@@ -188,3 +188,14 @@ def test_labels_fall_back_when_only_some_runs_have_the_label() -> None:
 def test_labels_need_a_path_per_run() -> None:
     with pytest.raises(ValueError, match="zip"):
         run_labels([_gpu("NVIDIA H100")], PATHS)
+
+
+def test_the_settings_device_name_comes_before_the_environment() -> None:
+    gpu = _gpu("NVIDIA H100")
+    gpu.environment["gpus"] = [{"name": "NVIDIA A100"}]
+    gpu.environment["cpu"] = {"model": "Host CPU"}
+    assert machine(gpu).model == "NVIDIA H100"
+    gpu.settings["device"]["name"] = ""
+    assert machine(gpu).model == "NVIDIA A100"
+    gpu.environment["gpus"] = [{"memory": 1}]  # a GPU entry without a name
+    assert machine(gpu).model == ""

@@ -230,6 +230,7 @@ def test_mde_exactly_where_the_test_can_reach_the_level() -> None:
     assert mde_from(0.05, 3, 3, math.nextafter(0.1, 0.0)) == math.inf
     # one sample against 39: the smallest p is 2 / 40 = 0.05, enough at 0.05
     assert mde_from(0.05, 1, 39, 0.05) < math.inf
+    assert mde_from(0.05, 39, 1, 0.05) < math.inf
     assert mde_from(0.05, 1, 38, 0.05) == math.inf
     assert mde_from(0.05, 0, 40, 0.05) == math.inf
     assert mde_from(0.05, 40, 0, 0.05) == math.inf
