@@ -341,3 +341,10 @@ def test_a_quoted_threshold_is_read_as_its_text(tmp_path: Path) -> None:
     assert policy.max_regression == pytest.approx(0.07)
     assert policy.rules[0].max_regression == 0.25
     assert policy.path == str(tmp_path / "gate.yaml")
+
+
+def test_a_rule_without_a_reason_has_an_empty_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\nrules:\n  - {variant: x, ignore: true}\n")
+    (rule,) = load_policy(path).rules
+    assert rule == Rule(variant="x", ignore=True, where=f"{path}:3")
+    assert rule.apply(CaseSettings()) == CaseSettings(ignore=True, reason="")

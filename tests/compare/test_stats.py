@@ -199,6 +199,8 @@ def test_ratio_and_mean_refusals_say_why() -> None:
         ratio_of_medians([1.0, 0.0], [1.0])
     with pytest.raises(ValueError, match=r"^samples must be positive to form a ratio$"):
         ratio_of_medians([1.0], [2.0, -1.0])
+    with pytest.raises(ValueError, match=r"^samples must be positive to form a ratio$"):
+        ratio_of_medians([1.0], [2.0, 0.0])
     with pytest.raises(ValueError, match=r"^geometric mean of no ratios$"):
         geomean([])
 
