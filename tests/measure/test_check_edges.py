@@ -7,6 +7,7 @@ the verdict can be tested just inside and just outside the bound.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -291,3 +292,49 @@ def test_the_reduced_copy_keeps_up_to_512_and_cuts_above() -> None:
     # N above N_kv: the keys are halved instead
     more = reduced_case(Case(2, 4, 1000, 64, seq_len_kv=512), "reduced")
     assert (more.seq_len, more.nkv) == (REDUCED_N, 254)
+
+
+class Recording(SoftmaxNaive):
+    """Exact values; records the output gradient the check sends back through the kernel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        out = self.reference({k: t.double() for k, t in inputs.items()}, case).float()
+        out.register_hook(lambda g: self.seen.append(g.detach().clone()))
+        return out
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_output_gradient_is_drawn_from_seed_plus_one(seed: int) -> None:
+    # reproducible: the same standard-normal draw, in the kernel's dtype
+    kernel = Recording()
+    case = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "bwd")
+    assert check_case(kernel, case, CPU, seed=seed).passed
+    (grad_out,) = kernel.seen
+    gen = torch.Generator().manual_seed(seed + 1)
+    want = torch.randn((1, 2, 16, 8), generator=gen, dtype=torch.float64).float()
+    assert grad_out.dtype == torch.float32 and torch.equal(grad_out, want)
+
+
+class IntegerIndex(SoftmaxNaive):
+    """Lists an integer input among its gradient inputs; the check must leave it alone."""
+
+    info = dataclasses.replace(SoftmaxNaive.info, grad_inputs=("q", "k", "v", "idx"))
+
+    def extra_inputs(self, case: Case, gen: torch.Generator) -> Inputs:
+        return {"idx": torch.arange(case.seq_len)}
+
+
+def test_integer_inputs_get_no_gradient() -> None:
+    from attnbench.measure.check import _grad_inputs
+
+    v = IntegerIndex()
+    case = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "bwd")
+    inputs = v.make_inputs(case, CPU, 0)
+    assert _grad_inputs(v, inputs) == ["q", "k", "v"]
+    assert _grad_inputs(v, {"q": inputs["q"]}) == ["q"]  # and absent ones are skipped
+    r = check_case(v, case, CPU)
+    assert r.passed and r.grad_max_rel is not None
