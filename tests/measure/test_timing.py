@@ -470,3 +470,17 @@ def test_a_capped_warmup_exactly_at_the_tolerance_is_stable() -> None:
                                                warmup_max_ms=cap_ms)).warm_up()  # fmt: skip
         assert warm.calls == 4 and warm.trend == pytest.approx(last / 20)
         assert warm.stable is stable
+
+
+def test_the_result_carries_the_overhead_and_the_warmup_verdict() -> None:
+    # 1 µs of timer overhead is 0.001 ms; before calibration there is none
+    fresh = Sampler(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=1))
+    fresh.take_sample()
+    assert fresh.result().overhead_ms == 0.0
+    r = measure(kernel, ScriptedTimer(itertools.repeat(1e-3), overhead_s=1e-6), settings())
+    assert r.overhead_ms == pytest.approx(1e-3, rel=1e-9)
+    falling = [2e-3 * 0.98**i for i in range(1000)]
+    s = Sampler(kernel, ScriptedTimer(falling), settings(warmup_ms=1.0, warmup_max_ms=50.0))
+    s.warm_up()
+    s.take_sample()
+    assert s.result().warmup_stable is False
