@@ -300,16 +300,19 @@ class Recording(SoftmaxNaive):
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[torch.Tensor] = []
+        self.queries: list[torch.Tensor] = []
 
     def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        self.queries.append(inputs["q"].detach().clone())
         out = self.reference({k: t.double() for k, t in inputs.items()}, case).float()
         out.register_hook(lambda g: self.seen.append(g.detach().clone()))
         return out
 
 
 @pytest.mark.parametrize("seed", [0, 5])
-def test_the_output_gradient_is_drawn_from_seed_plus_one(seed: int) -> None:
-    # reproducible: the same standard-normal draw, in the kernel's dtype
+def test_the_check_draws_from_its_seed(seed: int) -> None:
+    # reproducible: the output gradient is the seed + 1 standard-normal draw, in the kernel's
+    # dtype
     kernel = Recording()
     case = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "bwd")
     assert check_case(kernel, case, CPU, seed=seed).passed
@@ -317,6 +320,9 @@ def test_the_output_gradient_is_drawn_from_seed_plus_one(seed: int) -> None:
     gen = torch.Generator().manual_seed(seed + 1)
     want = torch.randn((1, 2, 16, 8), generator=gen, dtype=torch.float64).float()
     assert grad_out.dtype == torch.float32 and torch.equal(grad_out, want)
+    # and the inputs are the variant's own for that seed
+    (q,) = kernel.queries
+    assert torch.equal(q, kernel.make_inputs(case, CPU, seed)["q"])
 
 
 class IntegerIndex(SoftmaxNaive):
