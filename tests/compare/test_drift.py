@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from attnbench.compare.drift import compare_canaries
+from attnbench.compare.drift import (
+    MAX_CANARY_REL_IQR,
+    Drift,
+    canary_kind,
+    canary_of,
+    canary_samples,
+    compare_canaries,
+)
 from attnbench.compare.gate import gate_runs
 from attnbench.compare.policy import CaseSettings
+from attnbench.compare.stats import RatioEstimate
 from attnbench.devices import get_device
 from attnbench.measure import canary
+from attnbench.metrics.stats import rel_iqr
 from attnbench.results.schema import RunResult
 from tests.compare.helpers import case, run, samples
 
@@ -126,3 +137,95 @@ def test_tick_records_no_middle_for_tiny_runs() -> None:
     canary.tick(r, dev, 0, 2)
     canary.tick(r, dev, 1, 2)
     assert [p["phase"] for p in r.run["canary"]["points"]] == ["start"]
+
+
+# ------------------------------------------------------------ the drift rule at its edges
+def _with_canary(values: list[float], **kind: object) -> RunResult:
+    r = run([])
+    r.run["canary"]["points"] = [{"phase": "start", "samples_ms": values}]
+    r.run["canary"].update(kind)
+    return r
+
+
+def test_drift_needs_the_canary_outside_the_margin_not_at_it() -> None:
+    # constant canaries: every bootstrap ratio is the point ratio, so the interval is exact
+    base = _with_canary([1.0, 1.0, 1.0])
+    at_slow, at_fast = _with_canary([1.01] * 3), _with_canary([0.99] * 3)
+    for at in (at_slow, at_fast):
+        d = compare_canaries(base, at)
+        assert d.estimate is not None and d.estimate.ci_low == d.estimate.ci_high
+        assert not d.moved
+    beyond_slow = compare_canaries(base, _with_canary([math.nextafter(1.01, 2.0)] * 3))
+    assert beyond_slow.moved and "ran 1.0% slower" in beyond_slow.note
+    beyond_fast = compare_canaries(base, _with_canary([math.nextafter(0.99, 0.0)] * 3))
+    assert beyond_fast.moved and "ran 1.0% faster" in beyond_fast.note
+
+
+def test_two_canary_samples_per_run_are_enough() -> None:
+    two = _with_canary([1.0, 1.0])
+    d = compare_canaries(two, _with_canary([1.5, 1.5]))
+    assert d.estimate is not None and d.estimate.ratio == 1.5 and d.moved
+    one = _with_canary([1.0])
+    assert compare_canaries(two, one) == Drift(
+        None, False, "no canary in the current run: cases judged on raw ratios"
+    )
+    assert compare_canaries(one, two).note == (
+        "no canary in the baseline run: cases judged on raw ratios"
+    )
+
+
+def test_a_canary_exactly_at_the_noise_limit_is_used() -> None:
+    # [9, 10, 11]: quartiles 9.5 and 10.5 around 10, a relative IQR of exactly 0.10
+    at = _with_canary([9.0, 10.0, 11.0])
+    assert rel_iqr([9.0, 10.0, 11.0]) == MAX_CANARY_REL_IQR
+    d = compare_canaries(at, _with_canary([9.0, 10.0, 11.0]))
+    # three samples a side: the bootstrap ratios run from 9/11 to 11/9
+    assert d.note == "canary ratio 1.000 [0.818, 1.222]: no machine drift beyond its noise"
+    over = _with_canary([9.0, 10.0, 11.01])
+    d = compare_canaries(at, over)
+    assert d.moved is False and d.estimate is not None
+    assert d.note == (
+        "canary ratio 1.000, but the current run's canary is too noisy (relative IQR 10%) to "
+        "separate machine drift: cases judged on raw ratios"
+    )
+    assert "the baseline run's canary is too noisy" in compare_canaries(over, at).note
+
+
+def test_different_canaries_are_not_compared() -> None:
+    base = _with_canary([1.0, 1.0])
+    for change in ({"kernel": "matmul"}, {"shape": [1, 4, 512, 32]}, {"dtype": "bf16"},
+                   {"device": "cuda"}, {"size": 4096}):  # fmt: skip
+        d = compare_canaries(base, _with_canary([1.0, 1.0], **change))
+        assert d == Drift(
+            None, False, "the runs timed different canaries: cases judged on raw ratios"
+        ), change
+    assert canary_kind(base) == ("sdpa", None, (1, 4, 256, 32), "fp32", "cpu")
+
+
+def test_canary_blocks_that_are_not_what_they_should_be() -> None:
+    r = run([])
+    r.run["canary"] = ["not", "a", "block"]
+    assert canary_of(r) is None and canary_samples(r) == []
+    assert canary_kind(r) == (None, None, None, None, None)
+    r.run["canary"] = {"points": ["x", {"samples_ms": "1.0"}, {"samples_ms": [2, 3.5]}]}
+    assert canary_samples(r) == [2.0, 3.5]
+    del r.run["canary"]
+    assert canary_of(r) is None
+
+
+def test_drift_json() -> None:
+    est = RatioEstimate(1.2, 1.15, 1.25)
+    assert Drift(est, True, "n").to_dict() == {
+        "available": True, "ratio": 1.2, "ci_low": 1.15, "ci_high": 1.25, "moved": True,
+        "normalised": True, "margin": 0.01, "note": "n",
+    }  # fmt: skip
+    assert Drift(None, False, "none").to_dict() == {
+        "available": False, "ratio": None, "ci_low": None, "ci_high": None, "moved": False,
+        "normalised": False, "margin": 0.01, "note": "none",
+    }  # fmt: skip
+
+
+def test_a_noisy_canary_states_its_noise_in_whole_percent() -> None:
+    # [1, 2, 10]: quartiles 1.5 and 6 around a median of 2, a relative IQR of 225%
+    d = compare_canaries(_with_canary([1.0, 2.0, 10.0]), _with_canary([1.0, 1.0]))
+    assert "the baseline run's canary is too noisy (relative IQR 225%)" in d.note

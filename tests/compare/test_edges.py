@@ -18,6 +18,7 @@ from attnbench.compare.stats import (
     mann_whitney_p,
     mde_from,
     pooled_log_sd,
+    ratio_of_medians,
     robust_log_sd,
     z_power,
 )
@@ -49,7 +50,7 @@ def test_a_one_value_metric_missing_on_either_side() -> None:
 @pytest.mark.parametrize(
     ("b", "c", "ratio"),
     [(3.0, 3.0, 1.0), (0.5, 0.6, 1.2), (0.0, 2.0, math.inf), (0.0, 0.5, math.inf),
-     (2.0, 0.0, 0.0), (0.5, 0.0, 0.0), (-1.0, 0.0, 1.0), (0.5, 0.25, 0.5)],
+     (2.0, 0.0, 0.0), (0.5, 0.0, 0.0), (-1.0, 0.0, 1.0), (0.0, -2.0, 1.0), (0.5, 0.25, 0.5)],
 )  # fmt: skip
 def test_a_one_value_metric_is_judged_on_its_value(b: float, c: float, ratio: float) -> None:
     ev = _pair(b, c)
@@ -68,7 +69,8 @@ def test_time_without_positive_samples_is_judged_on_the_stored_value(bad: list[f
     cur = case(V, 64, samples(1.1, seed=1))
     cur.samples = bad
     ev = gather(base, cur, TIME_METRIC)
-    assert not ev.tested and "no raw samples in a file" in ev.note
+    assert not ev.tested
+    assert ev.note == "no raw samples in a file: judged on the stored value alone"
     one = case(V, 64, samples(1.0, seed=2))
     one.samples = [1.5]  # a single positive sample is enough for a ratio
     assert gather(base, one, TIME_METRIC).tested
@@ -261,3 +263,51 @@ def test_a_zero_threshold_never_asks_for_samples() -> None:
                   n_baseline=40, n_current=40, change_ms=0.01, p_run=0.4)  # fmt: skip
     c = decide("c", V, ev, CaseSettings(max_regression=0.0), "lower", 0.4, 1)
     assert c.verdict == "ambiguous" and c.samples_needed is None
+
+
+# the evidence of a sample-backed metric, every field -------------------------------------------
+
+
+def test_normalised_time_evidence_field_by_field() -> None:
+    base = case(V, 64, samples(1.0, 30, 0.03, 1))
+    cur = case(V, 64, samples(1.3, 25, 0.03, 2))
+    reps = np.random.default_rng(5).normal(np.log(1.2), 0.01, 2000)
+    canary = RatioEstimate(1.2, 1.18, 1.22, reps)
+    ev = gather(base, cur, TIME_METRIC, canary)
+    scaled = [s / 1.2 for s in cur.samples]
+    want = sps.mannwhitneyu(scaled, base.samples, alternative="two-sided").pvalue
+    assert ev.p == pytest.approx(float(want), rel=1e-12)
+    assert ev.sd_log == pytest.approx(pooled_log_sd(base.samples, scaled), rel=1e-12)
+    assert (ev.n_baseline, ev.n_current, ev.normalised, ev.note) == (30, 25, True, "")
+    raw = ratio_of_medians(base.samples, cur.samples)
+    assert ev.estimate is not None
+    assert ev.estimate.ratio == pytest.approx(raw.ratio / 1.2, rel=1e-12)
+    assert np.array_equal(ev.estimate.log_replicates, raw.log_replicates - reps)
+
+
+def test_throughput_evidence_is_the_inverse_of_the_time_ratio() -> None:
+    base = case(V, 64, samples(1.0, 30, 0.03, 1))
+    cur = case(V, 64, samples(2.0, 30, 0.03, 2))
+    for metric in ("throughput/tflops", "throughput/gbps", "throughput/tokens_per_s"):
+        base.metrics[metric], cur.metrics[metric] = 8.0, 4.0
+        ev = gather(base, cur, metric)
+        time = ratio_of_medians(base.samples, cur.samples)
+        assert ev.estimate is not None, metric
+        assert (ev.estimate.ratio, ev.estimate.ci_low, ev.estimate.ci_high) == pytest.approx(
+            (1 / time.ratio, 1 / time.ci_high, 1 / time.ci_low), rel=1e-12
+        )
+        assert (ev.baseline, ev.current, ev.normalised) == (8.0, 4.0, False)
+        assert ev.change_ms == pytest.approx(
+            abs(float(np.median(cur.samples)) - float(np.median(base.samples)))
+        )
+    # a throughput metric not stored stays unknown (no fallback as for the median time)
+    del base.metrics["throughput/gbps"]
+    assert gather(base, cur, "throughput/gbps").baseline is None
+
+
+def test_the_decision_p_is_the_larger_of_the_two() -> None:
+    est = RatioEstimate(1.1, 1.05, 1.15)
+    assert Evidence(1.0, 1.1, est, p=0.01, p_run=0.2).p_decision == 0.2
+    assert Evidence(1.0, 1.1, est, p=0.3, p_run=0.2).p_decision == 0.3
+    assert Evidence(1.0, 1.1, est, p=0.01).p_decision == 0.01
+    assert Evidence(1.0, 1.1, est, p_run=0.2).p_decision is None

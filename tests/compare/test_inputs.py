@@ -106,3 +106,38 @@ def test_read_run_checks_fields_after_loading(tmp_path: Path) -> None:
     with pytest.raises(ResultFileError) as err:
         read_run(path)
     assert str(err.value) == f"{path}: cases[1].samples[0]: expected a number >= 0, got -2.0"
+
+
+@pytest.mark.parametrize("error", [AttributeError, TypeError, ValueError, KeyError])
+def test_an_unexpected_loader_error_still_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    import attnbench.compare.inputs as inputs
+
+    def broken(path: Path) -> RunResult:
+        raise error("boom")
+
+    monkeypatch.setattr(inputs, "load_results", broken)
+    with pytest.raises(ResultFileError) as err:
+        read_run(tmp_path / "r.json")
+    assert str(err.value) == f"{tmp_path / 'r.json'}: malformed result file ({error('boom')})"
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_the_loaders_own_message_is_passed_through(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text("{")
+    with pytest.raises(ResultFileError) as err:
+        read_run(path)
+    assert str(err.value) == f"{path}:1:2: not valid JSON (the file ends early (truncated?))"
+
+
+def test_integer_samples_and_metrics_are_numbers() -> None:
+    r = _two_cases()
+    r.cases[0].samples = [1, 2, 0]
+    r.cases[0].metrics["time/median_ms"] = 1
+    check_fields(r, "r.json")
+    r.cases[0].samples = [1, 2, False]
+    with pytest.raises(ResultFileError) as err:
+        check_fields(r, "r.json")
+    assert str(err.value) == "r.json: cases[0].samples[2]: expected a number >= 0, got False"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from attnbench.compare.match import (
     Machine,
     case_ids,
@@ -113,3 +115,87 @@ def test_label_overrides_replace_the_first_labels_in_order() -> None:
     runs = [_gpu("NVIDIA H100"), _gpu("NVIDIA H200")]
     assert run_labels(runs, PATHS, ["old"]) == ["old", "NVIDIA H200"]
     assert run_labels(runs, PATHS, ["a", "b", "c"]) == ["a", "b"]
+
+
+def test_the_driver_search_skips_empty_values_and_prefers_driver_version() -> None:
+    gpu = _gpu("NVIDIA H100")
+    gpu.environment["nvml"] = {"driver": "1.0", "driver_version": "2.0"}
+    assert machine(gpu).driver == "2.0"  # driver_version is looked up first
+    gpu.settings["power"] = {"driver": "560.1"}
+    gpu.environment["nvml"] = {"driver_version": ""}  # empty: not a driver
+    assert machine(gpu).driver == "560.1"
+    gpu.environment["nvml"] = {"driver_version": 550}  # not a string: not a driver
+    assert machine(gpu).driver == "560.1"
+
+
+def test_the_driver_is_found_five_levels_down_but_not_six() -> None:
+    gpu = _gpu("NVIDIA H100")
+    del gpu.environment["nvml"]
+    # settings is level 1 of the search; levels 2..5 below it
+    gpu.settings["a"] = {"b": {"c": {"d": {"driver": "deep"}}}}
+    assert machine(gpu).driver == "deep"
+    gpu.settings["a"] = {"b": {"c": {"d": {"e": {"driver": "too deep"}}}}}
+    assert machine(gpu).driver is None
+
+
+def test_a_cpu_run_has_no_driver_and_a_missing_torch_is_none() -> None:
+    cpu = run([], driver="550.54")  # an NVML driver recorded, but the run was on the CPU
+    cpu.environment["torch"] = ""
+    assert machine(cpu) == Machine("cpu", "Test CPU 9000", None, None)
+    gpu = _gpu("")
+    gpu.environment["gpus"] = []
+    gpu.environment["cpu"] = {"model": "Host CPU"}
+    assert machine(gpu).model == "Host CPU"  # no GPU list: the host's model, not a guess
+
+
+def test_device_kind_is_named_before_the_model_and_blanks_are_question_marks() -> None:
+    a, b = Machine("", "x", None, None), Machine("cuda", "y", None, None)
+    assert device_mismatch(a, b) == "device kind differs: ? vs cuda"
+    assert device_mismatch(b, a) == "device kind differs: cuda vs ?"
+    assert device_mismatch(b, Machine("cuda", "", None, None)) == "device model differs: y vs ?"
+    only_torch = Machine("cuda", "y", None, "2.14.0")
+    assert environment_mismatches(b, only_torch) == ["torch differs: None vs 2.14.0"]
+    old_driver = Machine("cuda", "y", "1", None)
+    assert environment_mismatches(old_driver, b) == ["driver differs: 1 vs None"]
+
+
+def test_a_blank_fingerprint_is_a_question_mark() -> None:
+    a = case("v", 64, samples(1.0), fingerprint="")
+    b = case("v", 64, samples(1.0))
+    assert case_mismatch(a, b) == (
+        f"fingerprint differs (? vs {'a' * 16}): the variant's code or the case changed"
+    )
+    assert case_mismatch(b, a) == (
+        f"fingerprint differs ({'a' * 16} vs ?): the variant's code or the case changed"
+    )
+
+
+def test_labels_use_gpu_names_only_for_gpu_runs() -> None:
+    cpu = [run([], device="CPU A", sha="1111111111x"), run([], device="CPU B", sha="2222222222y")]
+    assert run_labels(cpu, PATHS) == ["1111111111", "2222222222"]  # device names are for GPUs
+    mixed = [_gpu("NVIDIA H100"), run([], device="CPU B", sha=None)]
+    assert run_labels(mixed, PATHS) == ["base.json", "head.json"]  # no kind tells both apart
+
+
+def test_labels_fall_back_when_only_some_runs_have_the_label() -> None:
+    runs = [_gpu("NVIDIA H100", "1111111111abc"), _gpu("", "2222222222abc")]
+    assert run_labels(runs, PATHS) == ["1111111111", "2222222222"]
+    three = [_gpu("NVIDIA H100", None), _gpu("NVIDIA H200", None), _gpu("NVIDIA H100", None)]
+    paths = [Path("a.json"), Path("b.json"), Path("c.json")]
+    assert run_labels(three, paths) == ["a.json", "b.json", "c.json"]
+
+
+def test_labels_need_a_path_per_run() -> None:
+    with pytest.raises(ValueError, match="zip"):
+        run_labels([_gpu("NVIDIA H100")], PATHS)
+
+
+def test_the_settings_device_name_comes_before_the_environment() -> None:
+    gpu = _gpu("NVIDIA H100")
+    gpu.environment["gpus"] = [{"name": "NVIDIA A100"}]
+    gpu.environment["cpu"] = {"model": "Host CPU"}
+    assert machine(gpu).model == "NVIDIA H100"
+    gpu.settings["device"]["name"] = ""
+    assert machine(gpu).model == "NVIDIA A100"
+    gpu.environment["gpus"] = [{"memory": 1}]  # a GPU entry without a name
+    assert machine(gpu).model == ""

@@ -222,3 +222,88 @@ def test_mean_interval_brackets_the_point_and_scales_with_the_change() -> None:
     m = comp.means[0].estimate
     assert m.ci_low < m.ratio < m.ci_high
     assert math.exp(np.median(m.log_replicates)) == pytest.approx(1.5, rel=0.03)
+
+
+def test_stored_medians_under_a_millisecond_still_give_a_ratio() -> None:
+    first, second = _runs()
+    for c, ms in ((first.cases[0], 0.5), (second.cases[0], 0.75)):
+        c.samples = []
+        c.metrics["time/median_ms"] = ms
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is not None
+    assert (got.ratio.ratio, got.ratio.ci_low, got.ratio.ci_high) == (1.5, 1.5, 1.5)
+
+
+def test_no_stored_ratio_when_a_median_is_missing_or_zero() -> None:
+    for first_ms, other_ms in ((1.0, None), (None, 1.0), (1.0, 0.0), (-1.0, 2.0)):
+        first, second = _runs()
+        for c, ms in ((first.cases[0], first_ms), (second.cases[0], other_ms)):
+            c.samples = []
+            if ms is None:
+                del c.metrics["time/median_ms"]
+            else:
+                c.metrics["time/median_ms"] = ms
+        got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+        assert got is not None and got.ratio is None, (first_ms, other_ms)
+
+
+def test_a_failed_first_run_case_gives_no_ratio() -> None:
+    first, second = _runs()
+    first.cases[0] = case("a", 64, status="failed", reason="boom")
+    comp = compare_runs([first, second], _paths(2))
+    cell = comp.rows[0].cells[1]
+    assert cell is not None and cell.ratio is None and not comp.rows[0].shared
+    # variant a keeps its one shared case in the mean
+    assert [(m.variant, m.count) for m in comp.means] == [("a", 1), ("b", 1)]
+
+
+def test_one_interval_less_case_keeps_the_variant_out_of_the_mean() -> None:
+    first, second = _runs()
+    for c in (first.cases[1], second.cases[1]):
+        c.samples = []  # a/128: a point ratio only
+    comp = compare_runs([first, second], _paths(2))
+    assert [(m.variant, m.count) for m in comp.means] == [("b", 1)]
+
+
+def test_a_run_without_a_device_model_is_named_by_its_kind() -> None:
+    first, second = _runs()
+    second.settings["device"] = {"kind": "cpu", "name": ""}
+    second.environment["cpu"] = {}
+    comp = compare_runs([first, second], _paths(2))
+    assert [r.device for r in comp.runs] == ["Test CPU 9000", "cpu"]
+
+
+def test_to_dict_of_a_case_missing_from_the_first_run() -> None:
+    first, second = _runs()
+    second.cases.append(case("c", 64, samples(1.0)))
+    doc = compare_runs([first, second], _paths(2), ["base", "head"]).to_dict()
+    new = doc["cases"][3]
+    assert (new["case_id"], new["variant"], new["shared"]) == (case_id("c", 64), "c", False)
+    assert new["runs"][0] is None
+    assert new["runs"][1]["ratio"] is None and new["runs"][1]["code_changed"] is False
+    assert doc["partial"] == [case_id("c", 64)]
+    assert [(m["variant"], m["run"], m["count"]) for m in doc["geomean"]] == [
+        ("a", "head", 2), ("b", "head", 1)
+    ]  # fmt: skip
+
+
+def test_a_zero_sample_in_a_later_run_uses_the_stored_median_too() -> None:
+    first, second = _runs()
+    second.cases[0].samples[5] = 0.0
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is not None and got.ratio.log_replicates.size == 0
+    assert got.ratio.ratio == (
+        second.cases[0].metrics["time/median_ms"] / first.cases[0].metrics["time/median_ms"]
+    )
+
+
+def test_no_ratio_against_a_failed_first_case_that_kept_its_numbers() -> None:
+    first, second = _runs()
+    first.cases[0].status = "failed"  # samples and metrics left in it
+    assert first.cases[0].samples and first.cases[0].metrics
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is None
+    first, second = _runs()
+    second.cases[0].status = "failed"
+    got = compare_runs([first, second], _paths(2)).rows[0].cells[1]
+    assert got is not None and got.ratio is None

@@ -106,6 +106,8 @@ def test_min_samples_for_level_boundaries() -> None:
     assert min_samples_for_level(0.1) == 3  # 2/20 = 0.1 reaches it
     assert min_samples_for_level(0.0999) == 4
     assert min_samples_for_level(0.05) == 4  # benchstat's "need >= 4 samples"
+    assert min_samples_for_level(1.0) == 1  # 2 / C(2, 1) = 1: any one pair reaches it
+    assert min_samples_for_level(0.34) == 2  # 2 / C(4, 2) = 1/3
 
 
 def test_mde_grows_with_noise_and_shrinks_with_samples() -> None:
@@ -137,3 +139,107 @@ def test_samples_needed_with_run_noise_at_its_edge() -> None:
     budget = (math.log1p(0.05) / z_power(0.05)) ** 2 - 0.01**2
     expect = math.ceil(2 * (0.05 * math.sqrt(math.pi / 3)) ** 2 / budget)
     assert samples_needed(0.05, 0.05, 0.05, run_sd_log=0.01) == expect
+
+
+# ------------------------------------------------ the methods, recomputed independently
+def _bootstrap_log_ratios(base: list[float], cur: list[float]) -> np.ndarray:
+    """The documented bootstrap, written out: one generator seeded 0, current side first."""
+    rng = np.random.default_rng(0)
+    c, b = np.asarray(cur), np.asarray(base)
+    cur_medians = np.median(c[rng.integers(0, len(c), size=(2000, len(c)))], axis=1)
+    base_medians = np.median(b[rng.integers(0, len(b), size=(2000, len(b)))], axis=1)
+    return np.log(cur_medians) - np.log(base_medians)
+
+
+def test_the_interval_is_the_2_5_and_97_5_percentiles_of_the_bootstrap() -> None:
+    base, cur = samples(1.0, 25, 0.05, 1), samples(1.2, 30, 0.05, 2)
+    reps = _bootstrap_log_ratios(base, cur)
+    est = ratio_of_medians(base, cur)
+    assert np.array_equal(est.log_replicates, reps)
+    assert est.ci_low == pytest.approx(math.exp(float(np.quantile(reps, 0.025))), rel=1e-12)
+    assert est.ci_high == pytest.approx(math.exp(float(np.quantile(reps, 0.975))), rel=1e-12)
+    assert est.ratio == float(np.median(cur) / np.median(base))
+
+
+def test_a_long_sample_list_is_bootstrapped_in_chunks_with_the_same_result() -> None:
+    # 1001 samples: 2e6 // 1001 = 1998 resamples per chunk, then a chunk of 2; the
+    # generator's stream does not depend on the chunking, so the replicates equal one matrix's
+    base, cur = samples(1.0, 10, 0.05, 1), samples(1.1, 1001, 0.05, 2)
+    assert np.array_equal(ratio_of_medians(base, cur).log_replicates,
+                          _bootstrap_log_ratios(base, cur))  # fmt: skip
+
+
+def test_geomean_interval_is_from_the_mean_of_the_log_replicates() -> None:
+    a = ratio_of_medians(samples(1, 12, 0.05, 1), samples(2, 12, 0.05, 2))
+    b = ratio_of_medians(samples(1, 20, 0.05, 3), samples(0.5, 20, 0.05, 4))
+    c = ratio_of_medians(samples(1, 30, 0.05, 5), samples(1.1, 30, 0.05, 6))
+    g = geomean([a, b, c])
+    reps = (a.log_replicates + b.log_replicates + c.log_replicates) / 3
+    assert g.log_replicates == pytest.approx(reps, rel=1e-12)
+    assert g.ratio == pytest.approx((a.ratio * b.ratio * c.ratio) ** (1 / 3), rel=1e-12)
+    assert g.ci_low == pytest.approx(math.exp(float(np.quantile(reps, 0.025))), rel=1e-12)
+    assert g.ci_high == pytest.approx(math.exp(float(np.quantile(reps, 0.975))), rel=1e-12)
+
+
+def test_divided_interval_is_from_the_difference_of_the_log_replicates() -> None:
+    a = ratio_of_medians(samples(1, 30, 0.05, 1), samples(2, 30, 0.05, 2))
+    b = ratio_of_medians(samples(1, 30, 0.05, 3), samples(1.5, 30, 0.05, 4))
+    d = a.divided(b)
+    reps = a.log_replicates - b.log_replicates
+    assert d.ci_low == pytest.approx(math.exp(float(np.quantile(reps, 0.025))), rel=1e-12)
+    assert d.ci_high == pytest.approx(math.exp(float(np.quantile(reps, 0.975))), rel=1e-12)
+
+
+def test_ratio_and_mean_refusals_say_why() -> None:
+    with pytest.raises(ValueError, match=r"^a ratio needs samples on both sides$"):
+        ratio_of_medians([], [1.0])
+    with pytest.raises(ValueError, match=r"^a ratio needs samples on both sides$"):
+        ratio_of_medians([1.0], [])
+    with pytest.raises(ValueError, match=r"^samples must be positive to form a ratio$"):
+        ratio_of_medians([1.0, 0.0], [1.0])
+    with pytest.raises(ValueError, match=r"^samples must be positive to form a ratio$"):
+        ratio_of_medians([1.0], [2.0, -1.0])
+    with pytest.raises(ValueError, match=r"^samples must be positive to form a ratio$"):
+        ratio_of_medians([1.0], [2.0, 0.0])
+    with pytest.raises(ValueError, match=r"^geometric mean of no ratios$"):
+        geomean([])
+
+
+def test_z_power_is_the_sum_of_the_two_normal_quantiles() -> None:
+    from attnbench.compare.stats import z_power
+
+    assert z_power(0.05) == pytest.approx(1.959964 + 0.841621, abs=1e-6)
+    assert z_power(0.01) == pytest.approx(2.575829 + 0.841621, abs=1e-6)
+
+
+def test_mde_formula_by_hand() -> None:
+    # exp(z · s · √(π/3) · √(1/n1 + 1/n2)) − 1 with z = 2.801585 at α = 0.05
+    want = math.expm1(2.8015852 * 0.03 * math.sqrt(math.pi / 3) * math.sqrt(1 / 10 + 1 / 40))
+    assert mde_from(0.03, 10, 40, 0.05) == pytest.approx(want, rel=1e-6)
+    base, cur = samples(1, 30, 0.03, 1), samples(1, 20, 0.03, 2)
+    from attnbench.compare.stats import pooled_log_sd
+
+    sd = pooled_log_sd(base, cur)
+    assert mde(base, cur, 0.05) == pytest.approx(
+        math.expm1(2.8015852 * sd * math.sqrt(math.pi / 3) * math.sqrt(1 / 30 + 1 / 20)),
+        rel=1e-6,
+    )
+
+
+def test_mde_exactly_where_the_test_can_reach_the_level() -> None:
+    # 3 + 3 separated samples reach exactly p = 2 / C(6, 3) = 0.1
+    assert mde_from(0.05, 3, 3, 0.1) < math.inf
+    assert mde_from(0.05, 3, 3, math.nextafter(0.1, 0.0)) == math.inf
+    # one sample against 39: the smallest p is 2 / 40 = 0.05, enough at 0.05
+    assert mde_from(0.05, 1, 39, 0.05) < math.inf
+    assert mde_from(0.05, 39, 1, 0.05) < math.inf
+    assert mde_from(0.05, 1, 38, 0.05) == math.inf
+    assert mde_from(0.05, 0, 40, 0.05) == math.inf
+    assert mde_from(0.05, 40, 0, 0.05) == math.inf
+
+
+def test_samples_needed_by_hand() -> None:
+    # n = 2 (s √(π/3))² z² / log1p(change)², rounded up
+    z = 2.8015852181129683
+    expect = math.ceil(2 * (0.05 * math.sqrt(math.pi / 3)) ** 2 * z**2 / math.log1p(0.03) ** 2)
+    assert samples_needed(0.05, 0.03, 0.05) == expect

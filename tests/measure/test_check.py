@@ -65,3 +65,11 @@ def test_nan_output_fails() -> None:
 
     r = check_case(NaNs(), Case(1, 1, 8, 4, variant="softmax.naive"), CPU)
     assert not r.passed
+
+
+def test_full_mode_checks_the_real_shape() -> None:
+    c = Case(2, 1, 600, 4, False, "fp32", {}, "softmax.naive", "fwd")
+    full = check_case(variants.get("softmax.naive"), c, CPU, mode="full")
+    assert full.passed and full.checked_id == "b2-h1-n600-d4-full-fp32-fwd"
+    reduced = check_case(variants.get("softmax.naive"), c, CPU)
+    assert reduced.checked_id == f"b1-h1-n{REDUCED_N}-d4-full-fp32-fwd"

@@ -7,6 +7,7 @@ the verdict can be tested just inside and just outside the bound.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -211,3 +212,135 @@ def test_reduced_check_shapes(case: Case, shape: tuple[int, int, int]) -> None:
     small = reduced_case(case, "reduced")
     assert (small.batch, small.seq_len, small.nkv) == shape
     assert reduced_case(case, "full") is case
+
+
+# the reported figures and wording --------------------------------------------------------------
+
+
+def test_an_output_failure_is_reported_with_its_figures() -> None:
+    case = Case(1, 2, 48, 16, variant="softmax.naive")
+    v = SoftmaxNaive()
+    ref = v.reference({k: t.double() for k, t in v.make_inputs(case, CPU, 0).items()}, case)
+    scale = float(ref.abs().max())
+    kernel = Offset()
+    kernel.delta = 1e-3
+    r = check_case(kernel, case, CPU)
+    assert r.reason == (
+        f"output differs from reference: max_abs {1e-3:.3g} > 0.0002 + 0.0002*{scale:.3g}"
+    )
+    assert (r.atol, r.rtol, r.passed, r.grad_max_rel) == (2e-4, 2e-4, False, None)
+    assert r.max_rel == pytest.approx(1e-3 / scale, rel=1e-6)
+    assert r.metrics() == {"error/max_abs": r.max_abs, "error/max_rel": r.max_rel}
+    assert r.to_dict() == {
+        "checked_id": "b1-h2-n48-d16-full-fp32-fwd", "max_abs": r.max_abs,
+        "max_rel": r.max_rel, "atol": 2e-4, "rtol": 2e-4, "grad_max_rel": None,
+        "passed": False, "reason": r.reason,
+    }  # fmt: skip
+
+
+def test_a_gradient_failure_is_reported_with_its_figures() -> None:
+    case = Case(1, 2, 40, 8, True, "fp32", {}, "softmax.naive", "bwd")
+    kernel = ScaledGradient()
+    kernel.eps = 0.5
+    r = check_case(kernel, case, CPU)
+    assert r.reason.startswith("gradient of 'q' differs: max_abs ")  # q is checked first
+    assert " > 0.0002 + 0.0002*" in r.reason
+    assert r.metrics() == {
+        "error/max_abs": r.max_abs, "error/max_rel": r.max_rel,
+        "error/grad_max_rel": pytest.approx(0.5, abs=1e-6),
+    }  # fmt: skip
+
+
+def test_non_finite_output_is_an_infinite_error() -> None:
+    from attnbench.measure.check import _errors
+
+    want = torch.tensor([1.0, -3.0], dtype=torch.float64)
+    assert _errors(torch.tensor([1.0, float("nan")]), want) == (math.inf, 3.0, math.inf)
+    assert _errors(torch.tensor([float("inf"), 1.0]), want) == (math.inf, 3.0, math.inf)
+    # a zero reference: the relative error is the absolute one
+    assert _errors(torch.tensor([0.5, 0.0]), torch.zeros(2, dtype=torch.float64)) == (
+        0.5, 0.0, 0.5
+    )  # fmt: skip
+    assert _errors(torch.tensor([1.5, -3.0]), want) == (0.5, 3.0, 0.5 / 3.0)
+
+
+def test_nan_output_is_reported_as_infinite() -> None:
+    class NaNs(SoftmaxNaive):
+        def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+            return super().forward(inputs, case) * float("nan")
+
+    r = check_case(NaNs(), Case(1, 1, 8, 4, variant="softmax.naive"), CPU)
+    assert (r.max_abs, r.max_rel, r.passed) == (math.inf, math.inf, False)
+    assert r.reason.startswith("output differs from reference: max_abs inf > ")
+
+
+def test_the_reduced_copy_keeps_up_to_512_and_cuts_above() -> None:
+    from attnbench.measure.check import REDUCED_N, reduced_case
+
+    assert reduced_case(Case(2, 4, 512, 64), "reduced").seq_len == 512
+    assert reduced_case(Case(2, 4, 513, 64), "reduced").seq_len == REDUCED_N
+    cross = reduced_case(Case(2, 4, 100, 64, seq_len_kv=512), "reduced")
+    assert (cross.seq_len, cross.nkv) == (100, 512)
+    cut = reduced_case(Case(2, 4, 100, 64, seq_len_kv=513), "reduced")
+    assert (cut.seq_len, cut.nkv) == (100, REDUCED_N)
+    # N just under N_kv, both above the cap: the queries are halved so N < N_kv stays true
+    near = reduced_case(Case(2, 4, 600, 64, seq_len_kv=601), "reduced")
+    assert (near.seq_len, near.nkv) == (254, REDUCED_N)
+    # N at the cap and N_kv above it: N = 512 >= 509, halved
+    at = reduced_case(Case(2, 4, 512, 64, seq_len_kv=1000), "reduced")
+    assert (at.seq_len, at.nkv) == (254, REDUCED_N)
+    # N above N_kv: the keys are halved instead
+    more = reduced_case(Case(2, 4, 1000, 64, seq_len_kv=512), "reduced")
+    assert (more.seq_len, more.nkv) == (REDUCED_N, 254)
+
+
+class Recording(SoftmaxNaive):
+    """Exact values; records the output gradient the check sends back through the kernel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+        self.queries: list[torch.Tensor] = []
+
+    def forward(self, inputs: Inputs, case: Case) -> torch.Tensor:
+        self.queries.append(inputs["q"].detach().clone())
+        out = self.reference({k: t.double() for k, t in inputs.items()}, case).float()
+        out.register_hook(lambda g: self.seen.append(g.detach().clone()))
+        return out
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_check_draws_from_its_seed(seed: int) -> None:
+    # reproducible: the output gradient is the seed + 1 standard-normal draw, in the kernel's
+    # dtype
+    kernel = Recording()
+    case = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "bwd")
+    assert check_case(kernel, case, CPU, seed=seed).passed
+    (grad_out,) = kernel.seen
+    gen = torch.Generator().manual_seed(seed + 1)
+    want = torch.randn((1, 2, 16, 8), generator=gen, dtype=torch.float64).float()
+    assert grad_out.dtype == torch.float32 and torch.equal(grad_out, want)
+    # and the inputs are the variant's own for that seed
+    (q,) = kernel.queries
+    assert torch.equal(q, kernel.make_inputs(case, CPU, seed)["q"])
+
+
+class IntegerIndex(SoftmaxNaive):
+    """Lists an integer input among its gradient inputs; the check must leave it alone."""
+
+    info = dataclasses.replace(SoftmaxNaive.info, grad_inputs=("q", "k", "v", "idx"))
+
+    def extra_inputs(self, case: Case, gen: torch.Generator) -> Inputs:
+        return {"idx": torch.arange(case.seq_len)}
+
+
+def test_integer_inputs_get_no_gradient() -> None:
+    from attnbench.measure.check import _grad_inputs
+
+    v = IntegerIndex()
+    case = Case(1, 2, 16, 8, False, "fp32", {}, "softmax.naive", "bwd")
+    inputs = v.make_inputs(case, CPU, 0)
+    assert _grad_inputs(v, inputs) == ["q", "k", "v"]
+    assert _grad_inputs(v, {"q": inputs["q"]}) == ["q"]  # and absent ones are skipped
+    r = check_case(v, case, CPU)
+    assert r.passed and r.grad_max_rel is not None

@@ -318,3 +318,169 @@ def test_timer_overhead_is_the_cheapest_single_empty_call() -> None:
 
     assert timer_overhead_ms(Spy([]), repeats=3) == pytest.approx(4e-3)
     assert numbers == [1, 1, 1]
+
+
+# ------------------------------------------------------------------ edges of each rule
+def test_warmup_trend_of_one_call_windows_and_a_zero_window() -> None:
+    assert warmup_trend([4.0, 2.0], k=1) == 0.5
+    assert warmup_trend([4.0, 1.0, 3.0], k=1) == 3.0  # the last two calls only
+    assert warmup_trend([4.0, 2.0], k=0) is None
+    assert warmup_trend([0.0] * 5 + [1.0] * 5) is None  # nothing to divide by
+    assert not is_warm([0.0] * 5 + [1.0] * 5)
+
+
+@pytest.mark.parametrize(
+    ("per_call_ms", "overhead_ms", "fixed", "expected"),
+    [(0.0, 0.001, False, 1000), (-1.0, 0.001, False, 1000), (0.0, 0.0, False, 1),
+     (0.0, 0.001, True, 1), (0.1, 0.0, False, 1), (0.1, 0.001, False, 1),
+     (0.1, 0.0011, False, 2)],
+)  # fmt: skip
+def test_block_size_without_a_per_call_time(
+    per_call_ms: float, overhead_ms: float, fixed: bool, expected: int
+) -> None:
+    # no per-call estimate: 1000 calls per sample unless the timer costs nothing or is fixed
+    assert block_size(per_call_ms, overhead_ms, fixed) == expected
+
+
+def test_timer_overhead_takes_five_tries_by_default() -> None:
+    costs = iter([5e-6, 4e-6, 6e-6, 3e-6, 7e-6, 1e-9])
+
+    class Counting(ScriptedTimer):
+        def time_block(self, fn: Callable[[], object], number: int) -> BlockTime:
+            host = next(costs)
+            return BlockTime(host, host, number)
+
+    assert timer_overhead_ms(Counting([])) == pytest.approx(3e-3)  # the 6th is never taken
+
+
+def test_plateau_window_is_min_samples_when_that_is_larger() -> None:
+    from attnbench.measure.timing import plateau_window
+
+    assert plateau_window(settings(min_samples=10)) == 20
+    assert plateau_window(settings(min_samples=20)) == 20
+    assert plateau_window(settings(min_samples=31)) == 31
+
+
+def test_no_plateau_on_an_infinite_or_zero_level() -> None:
+    assert not is_plateau([math.inf] * 20, 20)
+    assert not is_plateau([0.0] * 20, 20)
+    assert not is_plateau([0.5] * 19 + [-0.1], 20)
+    assert is_plateau([0.5] * 25, 20)  # longer histories: the last window
+
+
+def test_floors_and_an_outside_stop() -> None:
+    s = Sampler(kernel, ScriptedTimer(itertools.repeat(2e-3)), settings(min_samples=3,
+                                                                        min_time_ms=6.0))
+    for _ in range(2):
+        s.take_sample()
+    assert not s.floors_met()  # 2 samples, 4 ms
+    s.take_sample()
+    assert s.floors_met()  # 3 samples, exactly 6 ms
+    t = Sampler(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=3,
+                                                                        min_time_ms=6.0))
+    for _ in range(3):
+        t.take_sample()
+    assert not t.floors_met()  # 3 samples but 3 ms
+    t.stop("ratio_resolved")
+    t.stop("later")
+    assert t.should_stop() == "ratio_resolved" and t.result().stop_reason == "ratio_resolved"
+
+
+def test_a_sampler_stopped_by_nobody_reports_max_samples() -> None:
+    s = Sampler(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=1))
+    s.take_sample()
+    assert s.stop_reason is None and s.result().stop_reason == STOP_MAX_SAMPLES
+
+
+def test_min_time_is_a_floor_reached_exactly() -> None:
+    # 2^-10 s per call, min_time exactly five of them: the first check is at sample 5
+    timer = ScriptedTimer(itertools.repeat(2.0**-10))
+    r = measure(kernel, timer, settings(min_samples=2, min_time_ms=5 * 1000 * 2.0**-10))
+    assert (r.stop_reason, len(r.samples_ms)) == (STOP_CONVERGED, 5)
+    assert r.rel_iqr_history == [0.0]  # the rules were checked once
+
+
+def test_samples_are_per_call_and_measured_time_adds_up() -> None:
+    timer = ScriptedTimer(itertools.repeat(1e-3))
+    s = Sampler(kernel, timer, settings())
+    s.number = 4
+    assert s.take_sample() == pytest.approx(1.0)
+    assert s.take_sample() == pytest.approx(1.0)
+    assert s.measured_ms == pytest.approx(8.0) and timer.prepared == 2
+    assert s.host_ms == [pytest.approx(1.00025, rel=1e-12)] * 2
+
+
+def test_timing_metrics_use_the_catalog_keys() -> None:
+    r = measure(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings())
+    m = r.metrics()
+    assert set(m) - set(r.summary.as_metrics()) == {
+        "time/calls_per_sample", "time/warmup_ms", "time/warmup_calls", "time/warmup_trend",
+        "time/host_median_ms",
+    }  # fmt: skip
+    assert m["time/warmup_calls"] == 10.0 and m["time/warmup_trend"] == 1.0
+    assert m["time/warmup_ms"] == pytest.approx(10 * 1.001)
+    no_trend = dataclasses.replace(r, warmup_trend=None)
+    assert "time/warmup_trend" not in no_trend.metrics()
+
+
+def test_warmup_budget_above_the_cap_is_spent_in_full() -> None:
+    # cap below the budget: the budget wins (at least warmup_ms of host time)
+    timer = ScriptedTimer(itertools.repeat(1e-3), overhead_s=0.0)
+    warm = Sampler(kernel, timer, settings(warmup_ms=12.0, warmup_max_ms=3.0)).warm_up()
+    assert warm.calls == 12 and warm.stable and warm.spent_ms == pytest.approx(12.0)
+
+
+def test_warmup_budget_reached_exactly_needs_no_extra_call() -> None:
+    # 2^-10 s calls (exact in binary) and a budget of exactly 10 of them: 10 calls, two windows
+    timer = ScriptedTimer(itertools.repeat(2.0**-10), overhead_s=0.0)
+    warm = Sampler(kernel, timer, settings(warmup_ms=10 * 1000 * 2.0**-10)).warm_up()
+    assert warm.calls == 10
+    capped = Sampler(kernel, ScriptedTimer([4e-3, 3e-3, 2e-3, 1e-3] * 10, overhead_s=0.0),
+                     settings(warmup_ms=0.0, warmup_max_ms=10.0)).warm_up()  # fmt: skip
+    # falling times, cap of 10 ms reached exactly by 4 calls: judged on windows of 2
+    assert capped.calls == 4 and capped.trend == pytest.approx(1.5 / 3.5)
+    assert not capped.stable and capped.per_call_ms == pytest.approx(2.5)
+
+
+def test_a_single_call_filling_the_cap_is_not_flagged() -> None:
+    timer = ScriptedTimer([50e-3] + [1e-3] * 100, overhead_s=0.0)
+    warm = Sampler(kernel, timer, settings(warmup_ms=1.0, warmup_max_ms=20.0)).warm_up()
+    assert (warm.calls, warm.stable, warm.trend, warm.per_call_ms) == (1, True, None, 50.0)
+
+
+def test_warnings_come_in_order() -> None:
+    durations = [4e-3, 3e-3, 2e-3, 1e-3] + [1e-3] * 100
+    s = Sampler(kernel, ScriptedTimer(durations, overhead_s=0.0),
+                settings(warmup_ms=0.0, warmup_max_ms=10.0, min_samples=5))  # fmt: skip
+    s.warm_up()
+    s.take_sample()
+    assert s.result().warnings == ["WARMUP_UNSTABLE", "FEW_SAMPLES"]
+
+
+def test_a_capped_warmup_exactly_at_the_tolerance_is_stable() -> None:
+    # calls of 20, 20, 19, 19 units of 2^-10 s (exact in binary); the cap falls inside the
+    # fourth call, so warm-up ends after 4 calls and is judged on windows of 2: 19/20 = 0.95
+    # is exactly 5% faster, which is still stable; 18.9/20 is not
+    unit = 2.0**-10
+    for last, stable in ((19, True), (18.9, False)):
+        cap_ms = (40 + 1.5 * last) * unit * 1e3
+        timer = ScriptedTimer([u * unit for u in (20, 20, last, last)] + [unit] * 10,
+                              overhead_s=0.0)  # fmt: skip
+        warm = Sampler(kernel, timer, settings(warmup_ms=0.0,
+                                               warmup_max_ms=cap_ms)).warm_up()  # fmt: skip
+        assert warm.calls == 4 and warm.trend == pytest.approx(last / 20)
+        assert warm.stable is stable
+
+
+def test_the_result_carries_the_overhead_and_the_warmup_verdict() -> None:
+    # 1 µs of timer overhead is 0.001 ms; before calibration there is none
+    fresh = Sampler(kernel, ScriptedTimer(itertools.repeat(1e-3)), settings(min_samples=1))
+    fresh.take_sample()
+    assert fresh.result().overhead_ms == 0.0
+    r = measure(kernel, ScriptedTimer(itertools.repeat(1e-3), overhead_s=1e-6), settings())
+    assert r.overhead_ms == pytest.approx(1e-3, rel=1e-9)
+    falling = [2e-3 * 0.98**i for i in range(1000)]
+    s = Sampler(kernel, ScriptedTimer(falling), settings(warmup_ms=1.0, warmup_max_ms=50.0))
+    s.warm_up()
+    s.take_sample()
+    assert s.result().warmup_stable is False

@@ -78,3 +78,63 @@ def test_unknown_metrics_are_described_and_the_catalog_keeps_every_field() -> No
     entry = table["time/median_ms"]
     assert "key" not in entry and set(entry) >= {"unit", "direction", "description"}
     assert entry["direction"] == "lower"
+
+
+def test_rates_at_a_known_median() -> None:
+    case = Case(2, 4, 1000, 64, False, "fp32", {}, "softmax.naive")  # 2000 query tokens
+    models = {"flops/count": 3e9, "bytes/moved": 5e6}
+    # 0.5 ms per call: 3e9 FLOP / 5e-4 s = 6 TFLOP/s, 5e6 B / 5e-4 s = 10 GB/s, 4e6 tokens/s
+    assert rate_metrics(models, case, median_ms=0.5) == {
+        "throughput/tflops": pytest.approx(6.0, rel=1e-14),
+        "throughput/gbps": pytest.approx(10.0, rel=1e-14),
+        "throughput/tokens_per_s": pytest.approx(4e6, rel=1e-14),
+    }
+
+
+def test_no_rates_without_a_positive_median() -> None:
+    case = Case(1, 1, 8, 4, variant="softmax.naive")
+    models = {"flops/count": 1.0, "bytes/moved": 1.0}
+    assert rate_metrics(models, case, median_ms=0.0) == {}
+    assert rate_metrics(models, case, median_ms=-1.0) == {}
+
+
+def test_model_metrics_are_the_variants_models() -> None:
+    variant = variants.get("softmax.naive")
+    case = Case(1, 2, 64, 16, False, "fp32", {}, "softmax.naive")
+    assert model_metrics(variant, case) == {
+        "flops/count": float(variant.flops(case)),
+        "flops/exp_count": float(variant.exp_count(case)),
+        "bytes/moved": float(variant.bytes_moved(case)),
+        "memory/estimate_bytes": float(variant.memory_bytes(case)),
+    }
+
+
+def test_no_bound_without_bytes_or_a_usable_peak() -> None:
+    # nothing moved: no intensity, and no bound even with a peak
+    assert roofline({"flops/count": 10.0, "bytes/moved": 0.0}, "fp16", PEAK) == (
+        roofline({"flops/count": 10.0, "bytes/moved": 0.0}, "fp16", None)
+    )
+    assert roofline({"flops/count": 10.0, "bytes/moved": 0.0}, "fp16", PEAK).metrics == {}
+    # under one byte is still bytes: intensity 20 FLOP/byte
+    small = roofline({"flops/count": 10.0, "bytes/moved": 0.5}, "fp16", PEAK)
+    assert small.bound == "memory" and small.metrics["flops/intensity"] == 20.0
+    # a peak without bandwidth, or without a FLOP peak for the dtype, gives no ridge
+    no_bw = GpuPeak("t", "T", {"fp16": 1000.0}, 0.0, "test")
+    assert roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp16", no_bw, 3.0) == (
+        roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp16", None)
+    )
+    unknown_dtype = roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp64", PEAK, 3.0)
+    assert unknown_dtype.bound == "unknown" and unknown_dtype.metrics == {"flops/intensity": 2.0}
+
+
+def test_a_slow_memory_peak_still_has_a_ridge() -> None:
+    # 1 GB/s and 1 TFLOP/s: a ridge of 1000 FLOP/byte; 0.5 GB/s gives 2000
+    for gbps, ridge in ((1.0, 1000.0), (0.5, 2000.0)):
+        slow = GpuPeak("t", "T", {"fp16": 1.0}, gbps, "test")
+        roof = roofline({"flops/count": 10.0, "bytes/moved": 5.0}, "fp16", slow, 0.25)
+        assert roof.bound == "memory"
+        assert roof.metrics == {
+            "flops/intensity": 2.0,
+            "device/ridge_flop_per_byte": pytest.approx(ridge),
+            "throughput/pct_peak_bandwidth": pytest.approx(25.0 / gbps),
+        }

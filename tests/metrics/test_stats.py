@@ -111,3 +111,78 @@ def test_quantile_outside_zero_one_is_refused(q: float) -> None:
 def test_a_ratio_needs_a_usable_pair() -> None:
     with pytest.raises(ValueError, match="no paired rounds to take a ratio from"):
         paired_ratio([1.0, 2.0], [0.0, 0.0])
+
+
+# ---------------------------------------------------------------- edges found by mutation
+def test_empty_inputs_are_refused_with_their_messages() -> None:
+    with pytest.raises(ValueError, match=r"^no samples to summarize$"):
+        summarize([])
+    with pytest.raises(ValueError, match=r"^quantile of an empty sequence$"):
+        quantile([], 0.5)
+    with pytest.raises(ValueError, match=r"^no paired rounds to take a ratio from$"):
+        paired_ratio([1.0, 2.0], [0.0, -1.0])
+
+
+def test_slope_of_two_points_is_their_difference() -> None:
+    assert slope([1.0, 4.0]) == 3.0
+    assert slope([5.0, 2.0]) == -3.0
+    assert slope([]) == 0.0
+
+
+def test_summary_of_one_and_two_samples() -> None:
+    one = summarize([2.5])
+    assert (one.median_ms, one.min_ms, one.max_ms, one.mean_ms) == (2.5, 2.5, 2.5, 2.5)
+    assert (one.q1_ms, one.q3_ms, one.stdev_ms, one.rel_iqr, one.count) == (2.5, 2.5, 0.0, 0.0, 1)
+    two = summarize([3.0, 1.0])
+    assert two.stdev_ms == pytest.approx(math.sqrt(2.0))  # sample stdev: n - 1 = 1
+    assert (two.q1_ms, two.median_ms, two.q3_ms) == (1.5, 2.0, 2.5)
+    assert two.rel_iqr == 0.5
+
+
+def test_relative_iqr_around_a_median_of_one_and_below() -> None:
+    # median exactly 1 and a median under 1 are ordinary medians, not "zero"
+    assert rel_iqr([0.5, 1.0, 2.5]) == pytest.approx((1.75 - 0.75) / 1.0)
+    assert summarize([0.5, 1.0, 2.5]).rel_iqr == pytest.approx(1.0)
+    assert summarize([0.2, 0.4, 0.6]).rel_iqr == pytest.approx(0.2 / 0.4)
+    assert summarize([0.0, 0.0, 1.0]).rel_iqr == math.inf  # median 0
+
+
+def test_summary_metrics_use_the_catalog_keys() -> None:
+    s = summarize([4.0, 1.0, 3.0, 2.0, 10.0])
+    assert s.as_metrics() == {
+        "time/median_ms": 3.0,
+        "time/min_ms": 1.0,
+        "time/max_ms": 10.0,
+        "time/mean_ms": 4.0,
+        "time/q1_ms": 2.0,
+        "time/q3_ms": 4.0,
+        "time/stdev_ms": pytest.approx(math.sqrt(12.5)),
+        "time/rel_iqr": pytest.approx(2.0 / 3.0),
+        "time/samples": 5.0,
+    }
+
+
+def test_half_width_is_the_larger_relative_distance() -> None:
+    from attnbench.metrics.stats import PairedRatio
+
+    # 2.0 in [1.5, 2.2]: 10% above, 25% below -> 0.25
+    assert PairedRatio(2.0, 1.5, 2.2, 10, 0.98).half_width() == pytest.approx(0.25)
+    # 2.0 in [1.9, 3.0]: 50% above, 5% below -> 0.5
+    assert PairedRatio(2.0, 1.9, 3.0, 10, 0.98).half_width() == pytest.approx(0.5)
+    # a ratio of exactly 1 is an ordinary ratio
+    assert PairedRatio(1.0, 0.9, 1.2, 10, 0.98).half_width() == pytest.approx(0.2)
+    # no interval (either end missing) or no positive ratio: no half width
+    assert PairedRatio(1.0, None, 1.2, 5, None).half_width() is None
+    assert PairedRatio(1.0, 0.9, None, 5, None).half_width() is None
+    assert PairedRatio(0.0, 0.0, 0.0, 10, 0.98).half_width() is None
+
+
+def test_median_interval_ranks_exactly_at_the_confidence() -> None:
+    # n = 7: P(Bin <= 0) = 1/128 and P(Bin <= 1) = 8/128, exact in binary
+    # [min, max] covers exactly 1 - 2/128: enough at that confidence, one rank
+    assert median_interval_ranks(7, 1 - 2 / 128) == (1, 1 - 2 / 128)
+    assert median_interval_ranks(7, math.nextafter(1 - 2 / 128, 1.0)) is None
+    # ranks 2 and 6 cover exactly 1 - 16/128 = 0.875: the tightest at 0.875 is rank 2
+    assert median_interval_ranks(7, 0.875) == (2, 0.875)
+    assert median_interval_ranks(7, math.nextafter(0.875, 1.0)) == (1, 1 - 2 / 128)
+    assert median_interval_ranks(0) is None
