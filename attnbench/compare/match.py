@@ -30,7 +30,8 @@ class Machine:
 
 
 def _find(tree: Any, keys: Sequence[str], depth: int = 0) -> str | None:
-    """The first string value under any of ``keys`` in a nested dict (breadth first)."""
+    """The first string value under any of ``keys`` in a nested dict: the keys of each level
+    first, then each value in turn, depth first (at most 5 levels down)."""
     if not isinstance(tree, Mapping) or depth > 5:
         return None
     for key in keys:

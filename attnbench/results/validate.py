@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Iterable
 from importlib import resources
@@ -172,6 +173,12 @@ def _first_case(errors: list[ValidationError]) -> int:
     return path[1] if len(path) > 1 and path[0] == "cases" and isinstance(path[1], int) else -1
 
 
+def _finite_float(literal: str) -> float | None:
+    """A JSON number with a fraction or exponent; None when it overflows a double."""
+    value = float(literal)
+    return value if math.isfinite(value) else None
+
+
 def _non_finite(token: str) -> None:
     """``NaN``/``Infinity`` (written by other tools; not JSON) read as null, as attnbench writes."""
     del token
@@ -180,9 +187,11 @@ def _non_finite(token: str) -> None:
 def parse_result_text(data: bytes, source: str) -> Any:
     """Decode UTF-8 and parse JSON; errors carry line and column.
 
-    ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, but written by Python's ``json``) are
-    read as null, the value attnbench itself stores for a non-finite number; where the schema
-    wants a number (a sample) the null is then refused at its JSON path.
+    ``NaN``, ``Infinity`` and ``-Infinity`` (not JSON, but written by Python's ``json``) and
+    numbers too large for a double (``1e999``) are read as null, the value attnbench itself
+    stores for a non-finite number; where the schema wants a number (a sample) the null is
+    then refused at its JSON path. (An overflowing number read as ``inf`` would load once and
+    then be written back as null, which the next load refuses.)
 
     Raises:
         ResultFileError: not UTF-8, not JSON (truncated, broken), or nested too deeply.
@@ -197,7 +206,7 @@ def parse_result_text(data: bytes, source: str) -> Any:
             "a result file is UTF-8 JSON"
         ) from None
     try:
-        return json.loads(text, parse_constant=_non_finite)
+        return json.loads(text, parse_constant=_non_finite, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         ends = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         what = "the file ends early (truncated?)" if ends else exc.msg

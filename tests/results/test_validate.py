@@ -285,3 +285,16 @@ def test_a_problem_with_a_whole_case_is_ordered_by_its_case_too() -> None:
     assert refused(data) == (
         'r.json: $.cases[0].metrics.m: expected a number or null, got "x" (and 1 more problem)'
     )
+
+
+def test_a_number_too_large_for_a_double_reads_as_null_and_is_refused_where_one_is_needed(
+    tmp_path: Path,
+) -> None:
+    assert parse_result_text(b'{"a": 1e999, "b": -1e999, "c": 1e308, "d": 2}', "r") == {
+        "a": None, "b": None, "c": 1e308, "d": 2}  # fmt: skip
+    text = json.dumps(good()).replace('"samples": [', '"samples": [1e999, ', 1)
+    path = tmp_path / "r.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ResultFileError) as info:
+        load_results(path)
+    assert "$.cases[0].samples[0]: expected a number, got null" in str(info.value)
