@@ -311,3 +311,33 @@ def test_the_decision_p_is_the_larger_of_the_two() -> None:
     assert Evidence(1.0, 1.1, est, p=0.3, p_run=0.2).p_decision == 0.3
     assert Evidence(1.0, 1.1, est, p=0.01).p_decision == 0.01
     assert Evidence(1.0, 1.1, est, p_run=0.2).p_decision is None
+
+
+def test_unjudged_cases_carry_their_variant_and_reason_word_for_word() -> None:
+    from attnbench.compare.policy import Policy, Rule
+
+    base = run([case(V, 64, samples(1.0)), case(V, 128, status="failed"),
+                case(V, 256, samples(1.0))])  # fmt: skip
+    cur = run([case(V, 64, samples(1.0)), case(V, 128, samples(1.0)),
+               case(V, 256, samples(1.0))])  # fmt: skip
+    policy = Policy(rules=(Rule(match="*-n256-*", ignore=True),))
+    result = gate_runs(base, cur, defaults=CaseSettings(), policy=policy)
+    by_n = {c.case_id.split("-n")[1].split("-")[0]: c for c in result.cases}
+    assert (by_n["128"].verdict, by_n["128"].reason, by_n["128"].variant) == (
+        "new", "failed in the baseline, ok now", V)
+    assert (by_n["256"].verdict, by_n["256"].reason, by_n["256"].variant) == (
+        "ignored", "ignored by policy", V)
+
+
+def test_a_different_device_is_refused_with_the_way_out() -> None:
+    from attnbench.errors import NotComparableError
+
+    base = run([case(V, 64, samples(1.0))], device="CPU A")
+    cur = run([case(V, 64, samples(1.0))], device="CPU B")
+    with pytest.raises(NotComparableError) as info:
+        gate_runs(base, cur, defaults=CaseSettings())
+    assert str(info.value) == (
+        "baseline and current cannot be gated against each other: device model differs: "
+        "CPU A vs CPU B. Compare them with `attnbench compare`, or pass "
+        "--allow-different-device."
+    )
