@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from attnbench.errors import SuiteError
 from attnbench.suite import VariantRef
 from attnbench.suite.loader import load_suite_text
+from tests.suite.helpers import message
 
 HEAD = "version: 1\nname: t\naxes:\n  head_dim: 8\n"
 ONE = "variants: [softmax.naive]\n"
@@ -17,12 +17,6 @@ AXIS_NAMES = (
 )
 DIVIDE_HINT = "\n  hint: use sequence lengths that divide the token count, e.g. powers of two"
 ENTRY = "version: 1\nname: t\naxes: {seq_len: [16], head_dim: 8}\nvariants:\n"
-
-
-def message(text: str) -> str:
-    with pytest.raises(SuiteError) as err:
-        load_suite_text(text, "s.yaml")
-    return str(err.value)
 
 
 @pytest.mark.parametrize(

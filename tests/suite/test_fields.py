@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from attnbench.errors import SuiteError
 from attnbench.suite.loader import load_suite_text
+from tests.suite.helpers import message
 
 S = "version: 1\nname: t\naxes: {seq_len: [16], head_dim: 8}\nvariants: [softmax.naive]\n"
 UNIQUE = "\n  hint: each value of an axis must be unique; remove the repeat"
-
-
-def message(text: str, overrides: tuple[str, ...] = ()) -> str:
-    with pytest.raises(SuiteError) as err:
-        load_suite_text(text, "s.yaml", overrides)
-    return str(err.value)
 
 
 @pytest.mark.parametrize(

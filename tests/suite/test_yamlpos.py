@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from attnbench.errors import SuiteError
 from attnbench.suite.loader import load_suite_text
+from tests.suite.helpers import message
 
 S = "version: 1\nname: t\naxes: {seq_len: [16], head_dim: 8}\nvariants: [softmax.naive]\n"
 SYNTAX_HINT = (
@@ -18,12 +18,6 @@ TOP_KEYS = (
     "version, name, description, device, dtype, pass, axes, variants, timing, power, cpu, "
     "check, seed, baseline"
 )
-
-
-def message(text: str, overrides: tuple[str, ...] = ()) -> str:
-    with pytest.raises(SuiteError) as err:
-        load_suite_text(text, "s.yaml", overrides)
-    return str(err.value)
 
 
 @pytest.mark.parametrize(
