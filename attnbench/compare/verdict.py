@@ -129,12 +129,6 @@ def _detectable(ev: Evidence, s: CaseSettings, alpha: float, noise: RunNoise) ->
     return max(stat, run, floor)
 
 
-def _resolvable(t: float, level: float, noise: RunNoise) -> bool:
-    """Whether more samples could ever resolve a change of ``t`` against the run-to-run
-    noise, which no number of samples per run reduces (the easier route's)."""
-    return noise.detect_log(0.0, level) < math.log1p(t)
-
-
 def decide(
     case_id: str,
     variant: str,
@@ -195,7 +189,10 @@ def decide(
         why = "not significant"
     need = None
     if t > 0 and ev.sd_log is not None:
-        if not _resolvable(t, level, noise):
+        # the log-change the run-to-run noise alone hides, which no number of samples per
+        # run reduces (the easier route's)
+        run_floor_log = noise.detect_log(0.0, level)
+        if run_floor_log >= math.log1p(t):
             why += (
                 f"; run-to-run noise is too large to resolve ±{_pct(t)} with any number of "
                 "samples: gate on a quieter machine (a dedicated runner) or with a larger "
@@ -204,7 +201,7 @@ def decide(
         else:
             share = level / noise.routes
             # the run-to-run term as the normal-law sd that needs the same change
-            run_sd = noise.detect_log(0.0, level) / z_power(share)
+            run_sd = run_floor_log / z_power(share)
             need = max(
                 samples_needed(ev.sd_log, t, share, run_sd), min_samples_for_level(level)
             )
